@@ -1,0 +1,48 @@
+// TransformerLens-style hook names shared by every model format, and the glob matching the CLI uses
+// (`blocks.*.hook_resid_post`). An unknown name is an error that lists the valid ones.
+
+import { MadkitError } from "../errors.js";
+import type { HookPoint } from "./source.js";
+
+export const BLOCK_HOOKS = ["hook_resid_pre", "hook_attn_out", "hook_mlp_out", "hook_resid_post"] as const;
+export type BlockHook = (typeof BLOCK_HOOKS)[number];
+
+export const FINAL_NORM_HOOK = "ln_final.hook_normalized";
+export const LOGITS_HOOK = "logits";
+
+export function blockHook(layer: number, hook: BlockHook): string {
+  return `blocks.${layer}.${hook}`;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^.]*").replace(/\?/g, ".");
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * Resolve a comma-separated list of names or globs against the model's hook points, in forward order.
+ * `all` selects every hook. Each pattern must match at least one hook.
+ */
+export function resolveHooks(patterns: string | readonly string[], available: readonly HookPoint[]): HookPoint[] {
+  const list = (typeof patterns === "string" ? patterns.split(",") : [...patterns]).map((p) => p.trim()).filter((p) => p.length > 0);
+  if (list.length === 0) {
+    throw new MadkitError("BAD_ARGUMENT", "no hook names given; expected names or globs such as 'blocks.*.hook_resid_post'");
+  }
+  const chosen = new Set<string>();
+  for (const pattern of list) {
+    if (pattern === "all") {
+      for (const h of available) chosen.add(h.name);
+      continue;
+    }
+    const re = globToRegExp(pattern);
+    const hits = available.filter((h) => re.test(h.name));
+    if (hits.length === 0) {
+      throw new MadkitError(
+        "UNKNOWN_HOOK",
+        `unknown hook '${pattern}'; this model's hook points are: ${available.map((h) => h.name).join(", ")}`,
+      );
+    }
+    for (const h of hits) chosen.add(h.name);
+  }
+  return available.filter((h) => chosen.has(h.name));
+}
