@@ -1,0 +1,290 @@
+// The Llama-2 forward pass of llama2.c's run.c, over a whole chunk of tokens at once on flat Float32Arrays,
+// recording TransformerLens hook points on request. A key/value cache lets generation feed one token at a
+// time through the same code path that extraction uses for whole sequences.
+
+import { MadkitError } from "../../errors.js";
+import { BLOCK_HOOKS, FINAL_NORM_HOOK, LOGITS_HOOK, blockHook } from "../hook-names.js";
+import { headSize, kvDim, type Llama2cCheckpoint, type Llama2cConfig } from "./checkpoint.js";
+
+const RMS_EPS = 1e-5;
+
+/** Keys and values of every layer for the positions already run; `length` is the next position. */
+export interface KvCache {
+  readonly keys: Float32Array; // [L, seqLen, kvDim]
+  readonly values: Float32Array; // [L, seqLen, kvDim]
+  length: number;
+}
+
+export function createKvCache(c: Llama2cConfig): KvCache {
+  const n = c.nLayers * c.seqLen * kvDim(c);
+  return { keys: new Float32Array(n), values: new Float32Array(n), length: 0 };
+}
+
+export interface ForwardChunkOptions {
+  /** Hook names to record for every position of the chunk (see `llama2cHookNames`). */
+  readonly hooks?: Iterable<string>;
+  /** Continue after the positions already in this cache (and extend it); a fresh cache when absent. */
+  readonly cache?: KvCache;
+  /** Also return the last position's logits (generation needs only these). */
+  readonly lastLogits?: boolean;
+}
+
+export interface ForwardChunkResult {
+  /** Each requested hook as a flat [tokens x width] array (width = dim, or vocab for `logits`). */
+  readonly hooks: Map<string, Float32Array>;
+  /** The last position's logits when `lastLogits` was set. */
+  readonly lastLogits?: Float32Array;
+}
+
+/** Every hook name the llama2.c forward pass can record, in forward order. */
+export function llama2cHookNames(c: Llama2cConfig): string[] {
+  const names: string[] = [];
+  for (let l = 0; l < c.nLayers; l++) for (const h of BLOCK_HOOKS) names.push(blockHook(l, h));
+  names.push(FINAL_NORM_HOOK, LOGITS_HOOK);
+  return names;
+}
+
+/**
+ * out[t, n] = Σ_k a[t, k] · w[n, k] for t < rows: activations times a weight matrix stored (out, in) as
+ * llama2.c does. 4 x 4 register blocking reads both operands row-contiguously and reuses each loaded value
+ * four times; the tails fall back to narrower loops.
+ */
+export function matmulTransB(
+  out: Float32Array, a: Float32Array, w: Float32Array, wOffset: number, rows: number, n: number, k: number,
+): void {
+  let t = 0;
+  for (; t + 4 <= rows; t += 4) {
+    const a0 = t * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const w0 = wOffset + j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let i = 0; i < k; i++) {
+        const x0 = a[a0 + i]!, x1 = a[a1 + i]!, x2 = a[a2 + i]!, x3 = a[a3 + i]!;
+        const y0 = w[w0 + i]!, y1 = w[w1 + i]!, y2 = w[w2 + i]!, y3 = w[w3 + i]!;
+        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
+        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
+        s20 += x2 * y0; s21 += x2 * y1; s22 += x2 * y2; s23 += x2 * y3;
+        s30 += x3 * y0; s31 += x3 * y1; s32 += x3 * y2; s33 += x3 * y3;
+      }
+      const o0 = t * n + j, o1 = o0 + n, o2 = o1 + n, o3 = o2 + n;
+      out[o0] = s00; out[o0 + 1] = s01; out[o0 + 2] = s02; out[o0 + 3] = s03;
+      out[o1] = s10; out[o1 + 1] = s11; out[o1 + 2] = s12; out[o1 + 3] = s13;
+      out[o2] = s20; out[o2 + 1] = s21; out[o2 + 2] = s22; out[o2 + 3] = s23;
+      out[o3] = s30; out[o3 + 1] = s31; out[o3 + 2] = s32; out[o3 + 3] = s33;
+    }
+    for (; j < n; j++) {
+      const w0 = wOffset + j * k;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let i = 0; i < k; i++) {
+        const y = w[w0 + i]!;
+        s0 += a[a0 + i]! * y; s1 += a[a1 + i]! * y; s2 += a[a2 + i]! * y; s3 += a[a3 + i]! * y;
+      }
+      out[t * n + j] = s0; out[(t + 1) * n + j] = s1; out[(t + 2) * n + j] = s2; out[(t + 3) * n + j] = s3;
+    }
+  }
+  for (; t < rows; t++) {
+    const a0 = t * k;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const w0 = wOffset + j * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let i = 0; i < k; i++) {
+        const x = a[a0 + i]!;
+        s0 += x * w[w0 + i]!; s1 += x * w[w1 + i]!; s2 += x * w[w2 + i]!; s3 += x * w[w3 + i]!;
+      }
+      out[t * n + j] = s0; out[t * n + j + 1] = s1; out[t * n + j + 2] = s2; out[t * n + j + 3] = s3;
+    }
+    for (; j < n; j++) {
+      const w0 = wOffset + j * k;
+      let s = 0;
+      for (let i = 0; i < k; i++) s += a[a0 + i]! * w[w0 + i]!;
+      out[t * n + j] = s;
+    }
+  }
+}
+
+/** out[t] = x[t] / rms(x[t]) * weight, row by row (eps 1e-5 inside the root, as run.c). */
+function rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, wOffset: number, rows: number, dim: number): void {
+  for (let t = 0; t < rows; t++) {
+    const o = t * dim;
+    let ss = 0;
+    for (let i = 0; i < dim; i++) ss += x[o + i]! * x[o + i]!;
+    const scale = 1 / Math.sqrt(ss / dim + RMS_EPS);
+    for (let i = 0; i < dim; i++) out[o + i] = weight[wOffset + i]! * (scale * x[o + i]!);
+  }
+}
+
+/** cos/sin of RoPE angle pos · 10000^(-2i/headSize) for each position and pair i, as [seqLen, headSize/2]. */
+const ropeTables = new WeakMap<Llama2cConfig, { cos: Float32Array; sin: Float32Array }>();
+function ropeTable(c: Llama2cConfig): { cos: Float32Array; sin: Float32Array } {
+  let tab = ropeTables.get(c);
+  if (!tab) {
+    const hs = headSize(c);
+    const half = hs / 2;
+    const cos = new Float32Array(c.seqLen * half);
+    const sin = new Float32Array(c.seqLen * half);
+    for (let pos = 0; pos < c.seqLen; pos++) {
+      for (let p = 0; p < half; p++) {
+        // run.c computes these in float32: freq = 1 / powf(10000, head_dim / head_size), val = pos * freq.
+        const freq = Math.fround(1 / Math.fround(Math.pow(10000, Math.fround((2 * p) / hs))));
+        const val = Math.fround(pos * freq);
+        cos[pos * half + p] = Math.cos(val);
+        sin[pos * half + p] = Math.sin(val);
+      }
+    }
+    tab = { cos, sin };
+    ropeTables.set(c, tab);
+  }
+  return tab;
+}
+
+/** Rotate pairs (i, i+1) of every head of `x` [rows, width] at positions start..start+rows-1. */
+function applyRope(x: Float32Array, rows: number, width: number, start: number, hs: number, tab: { cos: Float32Array; sin: Float32Array }): void {
+  const half = hs / 2;
+  for (let t = 0; t < rows; t++) {
+    const tb = (start + t) * half;
+    const o = t * width;
+    for (let i = 0; i < width; i += 2) {
+      const p = (i % hs) >> 1;
+      const fcr = tab.cos[tb + p]!, fci = tab.sin[tb + p]!;
+      const v0 = x[o + i]!, v1 = x[o + i + 1]!;
+      x[o + i] = v0 * fcr - v1 * fci;
+      x[o + i + 1] = v0 * fci + v1 * fcr;
+    }
+  }
+}
+
+/**
+ * Run `ids` (positions cache.length.. onward) through the model, recording the requested hooks.
+ * The classifier runs only when `logits` or `lastLogits` is asked for.
+ */
+export function forwardChunk(ckpt: Llama2cCheckpoint, ids: ArrayLike<number>, options: ForwardChunkOptions = {}): ForwardChunkResult {
+  const c = ckpt.config;
+  const w = ckpt.weights;
+  const { dim, hiddenDim: hidden, nLayers, nHeads, vocabSize: vocab, seqLen } = c;
+  const hs = headSize(c);
+  const kvd = kvDim(c);
+  const kvMul = nHeads / c.nKvHeads;
+  const cache = options.cache ?? createKvCache(c);
+  const start = cache.length;
+  const T = ids.length;
+
+  const wanted = new Set(options.hooks ?? []);
+  const known = new Set(llama2cHookNames(c));
+  for (const h of wanted) {
+    if (!known.has(h)) {
+      throw new MadkitError("UNKNOWN_HOOK", `unknown hook '${h}'; this model's hook points are: ${[...known].join(", ")}`);
+    }
+  }
+  if (start + T > seqLen) {
+    throw new MadkitError("BAD_INPUT", `positions ${start}..${start + T - 1} exceed the model's context length ${seqLen}`);
+  }
+  const hooks = new Map<string, Float32Array>();
+  if (T === 0) return { hooks };
+
+  // Embedding lookup.
+  const x = new Float32Array(T * dim);
+  for (let t = 0; t < T; t++) {
+    const id = ids[t]!;
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new MadkitError("BAD_INPUT", `token id ${id} at position ${start + t} is outside the vocabulary 0..${vocab - 1}`);
+    }
+    x.set(w.tokenEmbedding.subarray(id * dim, (id + 1) * dim), t * dim);
+  }
+
+  const xb = new Float32Array(T * dim);
+  const q = new Float32Array(T * dim);
+  const kNew = new Float32Array(T * kvd);
+  const vNew = new Float32Array(T * kvd);
+  const att = new Float32Array(T * dim);
+  const proj = new Float32Array(T * dim);
+  const h1 = new Float32Array(T * hidden);
+  const h3 = new Float32Array(T * hidden);
+  const scores = new Float64Array(start + T);
+  const acc = new Float64Array(hs);
+  const rope = ropeTable(c);
+  const invSqrt = 1 / Math.sqrt(hs);
+  const record = (name: string, src: Float32Array): void => {
+    if (wanted.has(name)) hooks.set(name, src.slice());
+  };
+
+  for (let l = 0; l < nLayers; l++) {
+    record(blockHook(l, "hook_resid_pre"), x);
+
+    // Attention: q, k, v projections of the normed residual, RoPE, then causal grouped-query attention.
+    rmsnorm(xb, x, w.rmsAtt, l * dim, T, dim);
+    matmulTransB(q, xb, w.wq, l * dim * dim, T, dim, dim);
+    matmulTransB(kNew, xb, w.wk, l * kvd * dim, T, kvd, dim);
+    matmulTransB(vNew, xb, w.wv, l * kvd * dim, T, kvd, dim);
+    applyRope(q, T, dim, start, hs, rope);
+    applyRope(kNew, T, kvd, start, hs, rope);
+    const layerBase = l * seqLen * kvd;
+    cache.keys.set(kNew, layerBase + start * kvd);
+    cache.values.set(vNew, layerBase + start * kvd);
+    const K = cache.keys, V = cache.values;
+    for (let t = 0; t < T; t++) {
+      const pos = start + t;
+      for (let h = 0; h < nHeads; h++) {
+        const qo = t * dim + h * hs;
+        const kvo = layerBase + Math.floor(h / kvMul) * hs;
+        let max = -Infinity;
+        for (let s = 0; s <= pos; s++) {
+          const ko = kvo + s * kvd;
+          let dot = 0;
+          for (let i = 0; i < hs; i++) dot += q[qo + i]! * K[ko + i]!;
+          dot *= invSqrt;
+          scores[s] = dot;
+          if (dot > max) max = dot;
+        }
+        let sum = 0;
+        for (let s = 0; s <= pos; s++) {
+          const e = Math.exp(scores[s]! - max);
+          scores[s] = e;
+          sum += e;
+        }
+        acc.fill(0);
+        for (let s = 0; s <= pos; s++) {
+          const p = scores[s]! / sum;
+          const vo = kvo + s * kvd;
+          for (let i = 0; i < hs; i++) acc[i] += p * V[vo + i]!;
+        }
+        for (let i = 0; i < hs; i++) att[qo + i] = acc[i]!;
+      }
+    }
+    matmulTransB(proj, att, w.wo, l * dim * dim, T, dim, dim);
+    record(blockHook(l, "hook_attn_out"), proj);
+    for (let i = 0; i < T * dim; i++) x[i] += proj[i]!;
+
+    // SwiGLU feed-forward: w2(silu(w1 x) * w3 x).
+    rmsnorm(xb, x, w.rmsFfn, l * dim, T, dim);
+    matmulTransB(h1, xb, w.w1, l * hidden * dim, T, hidden, dim);
+    matmulTransB(h3, xb, w.w3, l * hidden * dim, T, hidden, dim);
+    for (let i = 0; i < T * hidden; i++) {
+      const v = h1[i]!;
+      h1[i] = (v / (1 + Math.exp(-v))) * h3[i]!;
+    }
+    matmulTransB(proj, h1, w.w2, l * dim * hidden, T, dim, hidden);
+    record(blockHook(l, "hook_mlp_out"), proj);
+    for (let i = 0; i < T * dim; i++) x[i] += proj[i]!;
+    record(blockHook(l, "hook_resid_post"), x);
+  }
+  cache.length = start + T;
+
+  const needLogits = wanted.has(LOGITS_HOOK);
+  if (!wanted.has(FINAL_NORM_HOOK) && !needLogits && !options.lastLogits) return { hooks };
+  rmsnorm(xb, x, w.rmsFinal, 0, T, dim);
+  record(FINAL_NORM_HOOK, xb);
+  let lastLogits: Float32Array | undefined;
+  if (needLogits) {
+    const logits = new Float32Array(T * vocab);
+    matmulTransB(logits, xb, w.wcls, 0, T, vocab, dim);
+    hooks.set(LOGITS_HOOK, logits);
+    if (options.lastLogits) lastLogits = logits.slice((T - 1) * vocab);
+  } else if (options.lastLogits) {
+    lastLogits = new Float32Array(vocab);
+    matmulTransB(lastLogits, xb.subarray((T - 1) * dim), w.wcls, 0, 1, vocab, dim);
+  }
+  return lastLogits ? { hooks, lastLogits } : { hooks };
+}
