@@ -67,7 +67,7 @@ export function parseLlama2cTokenizer(bytes: Uint8Array, name = "tokenizer"): Ll
     if (!Number.isFinite(score)) {
       throw new MadkitError("MALFORMED_MODEL", `${name}: token ${i} has score ${score}, expected a finite float`);
     }
-    pieces.push(bytes.slice(off, off + len));
+    pieces.push(new Uint8Array(bytes.subarray(off, off + len))); // a plain copy, not a Buffer view
     scoreList.push(score);
     off += len;
   }
