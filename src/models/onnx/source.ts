@@ -1,0 +1,258 @@
+// ONNX decoder models in the Hugging Face / transformers.js folder layout as an ActivationSource: the graph is
+// patched to output the hook tensors (hook-map.ts), run by onnxruntime-node on right-padded batches, and
+// tokenized with the folder's tokenizer.json through @huggingface/tokenizers (pure JS, no network).
+
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { Tokenizer } from "@huggingface/tokenizers";
+import ort from "onnxruntime-node";
+import { MadkitError } from "../../errors.js";
+import { writeFileAtomic } from "../../io/atomic-write.js";
+import { matrix, type Matrix } from "../../linalg/matrix.js";
+import { resolveHooks } from "../hook-names.js";
+import type { ActivationSource, ForwardOptions, ForwardResult, HookPoint, ModelInfo, Tokenization } from "../source.js";
+import { mapHooks, type HookTensor } from "./hook-map.js";
+import { appendGraphOutputs, decodeModel, type GraphProto } from "./onnx-proto.js";
+
+export interface OnnxSourceOptions {
+  readonly dir: string;
+  readonly id?: string;
+  /** onnxruntime intra-op threads; default: onnxruntime's own choice (all cores). */
+  readonly threads?: number;
+}
+
+type HfConfig = Record<string, unknown>;
+
+function readJson(file: string, what: string): HfConfig {
+  if (!existsSync(file)) {
+    throw new MadkitError("FILE_NOT_FOUND", `${file}: missing; an ONNX model folder needs ${what}`);
+  }
+  try {
+    const v: unknown = JSON.parse(readFileSync(file, "utf8"));
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`top level is ${Array.isArray(v) ? "an array" : typeof v}`);
+    return v as HfConfig;
+  } catch (e) {
+    throw new MadkitError("MALFORMED_MODEL", `${file}: expected ${what} as a JSON object, could not parse it (${(e as Error).message})`, { cause: e });
+  }
+}
+
+function num(config: HfConfig, keys: readonly string[]): number | undefined {
+  for (const k of keys) {
+    const v = config[k];
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+function findModelFile(dir: string): string {
+  for (const rel of ["onnx/model.onnx", "model.onnx", "onnx/decoder_model.onnx", "decoder_model.onnx"]) {
+    const p = path.join(dir, rel);
+    if (existsSync(p)) return p;
+  }
+  throw new MadkitError(
+    "FILE_NOT_FOUND",
+    `${dir}: no ONNX model found (expected onnx/model.onnx or model.onnx, as optimum-cli / transformers.js exports write)`,
+  );
+}
+
+/** IEEE half → float (fp16 exports return Uint16Array data on Node 20, which has no Float16Array). */
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+function toFloat32(t: ort.Tensor, name: string): Float32Array {
+  if (t.type === "float32") return t.data as Float32Array;
+  if (t.type === "float16") return Float32Array.from(t.data as Uint16Array, halfToFloat);
+  if (t.type === "float64") return Float32Array.from(t.data as Float64Array);
+  throw new MadkitError("NOT_SUPPORTED", `graph tensor '${name}' has type ${t.type}, expected a float tensor`);
+}
+
+export class OnnxSource implements ActivationSource {
+  private disposed = false;
+  private readonly tensorOf: ReadonlyMap<string, string>;
+
+  constructor(
+    readonly info: ModelInfo,
+    private readonly hookPoints: readonly HookPoint[],
+    hookTensors: readonly HookTensor[],
+    private readonly session: ort.InferenceSession,
+    private readonly tokenizer: Tokenizer,
+    private readonly padId: number,
+    private readonly pastShape: { kvHeads: number; headDim: number },
+  ) {
+    this.tensorOf = new Map(hookTensors.map((h) => [h.hook, h.tensor]));
+  }
+
+  hooks(): readonly HookPoint[] {
+    return this.hookPoints;
+  }
+
+  tokenize(text: string): Tokenization {
+    const enc = this.tokenizer.encode(text);
+    return { ids: Int32Array.from(enc.ids), pieces: enc.tokens };
+  }
+
+  async forward(texts: readonly string[], options: ForwardOptions): Promise<ForwardResult> {
+    if (this.disposed) throw new MadkitError("BAD_ARGUMENT", `${this.info.id}: forward() called after dispose()`);
+    const chosen = resolveHooks(options.hooks, this.hookPoints);
+    const n = this.info.contextLength;
+    const encoded = texts.map((t) => this.tokenize(t).ids);
+    const truncated = encoded.map((ids) => ids.length > n);
+    const seqs = encoded.map((ids) => (ids.length > n ? ids.subarray(0, n) : ids));
+    const lengths = seqs.map((s) => s.length);
+    const B = texts.length;
+    const T = Math.max(1, ...lengths);
+    if (B === 0) return { activations: [], tokenCounts: [], truncated: [] };
+
+    // Right padding: pad positions are masked out of every real position's attention, and dropped below.
+    const ids = new BigInt64Array(B * T).fill(BigInt(this.padId));
+    const mask = new BigInt64Array(B * T);
+    const pos = new BigInt64Array(B * T);
+    seqs.forEach((s, b) => {
+      for (let t = 0; t < T; t++) {
+        if (t < s.length) {
+          ids[b * T + t] = BigInt(s[t]!);
+          mask[b * T + t] = 1n;
+        }
+        pos[b * T + t] = BigInt(t);
+      }
+    });
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const meta of this.session.inputMetadata) {
+      const name = meta.name;
+      const type = meta.isTensor ? meta.type : "int64";
+      const intTensor = (data: BigInt64Array): ort.Tensor =>
+        type === "int32" ? new ort.Tensor("int32", Int32Array.from(data, Number), [B, T]) : new ort.Tensor("int64", data, [B, T]);
+      if (name === "input_ids") feeds[name] = intTensor(ids);
+      else if (name === "attention_mask") feeds[name] = intTensor(mask);
+      else if (name === "position_ids") feeds[name] = intTensor(pos);
+      else if (name === "token_type_ids") feeds[name] = intTensor(new BigInt64Array(B * T));
+      else if (/^past_key_values\.\d+\.(key|value)$/.test(name)) {
+        // Decoder-with-past export: an empty cache (past length 0) runs the whole sequence at once.
+        const { kvHeads, headDim } = this.pastShape;
+        const dtype = type === "float16" ? "float16" : "float32";
+        feeds[name] = new ort.Tensor(dtype, dtype === "float16" ? new Uint16Array(0) : new Float32Array(0), [B, kvHeads, 0, headDim]);
+      } else if (name === "use_cache_branch") feeds[name] = new ort.Tensor("bool", [false], [1]);
+      else {
+        throw new MadkitError(
+          "NOT_SUPPORTED",
+          `${this.info.id}: the ONNX graph has input '${name}', which madkit does not know how to feed ` +
+            `(supported: input_ids, attention_mask, position_ids, token_type_ids, past_key_values.*, use_cache_branch)`,
+        );
+      }
+    }
+
+    const fetch = [...new Set(chosen.map((h) => this.tensorOf.get(h.name)!))];
+    const out = await this.session.run(feeds, fetch);
+    const activations = seqs.map(() => new Map<string, Matrix<Float32Array>>());
+    for (const h of chosen) {
+      const tensorName = this.tensorOf.get(h.name)!;
+      const t = out[tensorName]!;
+      const data = toFloat32(t, tensorName);
+      if (data.length !== B * T * h.dim) {
+        throw new MadkitError(
+          "DIMENSION_MISMATCH",
+          `${this.info.id}: tensor '${tensorName}' (${h.name}) has shape [${t.dims.join(", ")}], expected ${B} x ${T} x ${h.dim} values`,
+        );
+      }
+      seqs.forEach((s, b) => {
+        const rows = s.length;
+        activations[b]!.set(h.name, matrix(rows, h.dim, data.slice(b * T * h.dim, (b * T + rows) * h.dim)));
+      });
+    }
+    return { activations, tokenCounts: lengths, truncated };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.session.release();
+  }
+}
+
+export async function loadOnnxSource(opts: OnnxSourceOptions): Promise<ActivationSource> {
+  const dir = opts.dir;
+  const config = readJson(path.join(dir, "config.json"), "config.json (the Hugging Face model config: hidden_size, num_hidden_layers, ...)");
+  const tokenizerJson = readJson(path.join(dir, "tokenizer.json"), "tokenizer.json (a Hugging Face tokenizers file)");
+  const tokenizerConfigFile = path.join(dir, "tokenizer_config.json");
+  const tokenizerConfig = existsSync(tokenizerConfigFile) ? readJson(tokenizerConfigFile, "tokenizer_config.json") : {};
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+  } catch (e) {
+    throw new MadkitError(
+      "MALFORMED_MODEL",
+      `${path.join(dir, "tokenizer.json")}: not a usable Hugging Face tokenizer (${(e as Error).message})`,
+      { cause: e },
+    );
+  }
+
+  const modelFile = findModelFile(dir);
+  const bytes = readFileSync(modelFile);
+  const model = decodeModel(bytes, modelFile);
+  const graph = model.graph as GraphProto;
+  const { hooks: hookTensors, nLayers } = mapHooks(graph, modelFile);
+
+  const dModel = num(config, ["hidden_size", "n_embd", "d_model"]);
+  const vocabSize = num(config, ["vocab_size"]);
+  const contextLength = num(config, ["max_position_embeddings", "n_positions", "n_ctx"]);
+  if (dModel === undefined || vocabSize === undefined || contextLength === undefined) {
+    throw new MadkitError(
+      "MALFORMED_MODEL",
+      `${path.join(dir, "config.json")}: expected numeric hidden_size (or n_embd), vocab_size and max_position_embeddings ` +
+        `(or n_positions); found hidden_size=${String(config.hidden_size ?? config.n_embd)}, vocab_size=${String(config.vocab_size)}, ` +
+        `max_position_embeddings=${String(config.max_position_embeddings ?? config.n_positions)}`,
+    );
+  }
+  const nHeads = num(config, ["num_attention_heads", "n_head"]) ?? 1;
+  const pastShape = {
+    kvHeads: num(config, ["num_key_value_heads", "n_head", "num_attention_heads"]) ?? nHeads,
+    headDim: num(config, ["head_dim"]) ?? dModel / nHeads,
+  };
+
+  // Graph surgery: expose the hook tensors as extra outputs.
+  const existing = new Set((graph.output ?? []).map((o) => o.name));
+  const extra = [...new Set(hookTensors.map((h) => h.tensor))].filter((t) => !existing.has(t));
+  const patched = appendGraphOutputs(bytes, extra);
+  const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: "all" };
+  if (opts.threads !== undefined) sessionOptions.intraOpNumThreads = opts.threads;
+  const external = (graph.initializer ?? []).some((t) => (t.data_location ?? 0) === 1);
+  let session: ort.InferenceSession;
+  try {
+    if (external) {
+      // External weights resolve relative to the graph file: write the patched graph beside the original.
+      const patchedFile = modelFile.replace(/\.onnx$/, ".madkit-hooks.onnx");
+      writeFileAtomic(patchedFile, patched);
+      session = await ort.InferenceSession.create(patchedFile, sessionOptions);
+    } else {
+      session = await ort.InferenceSession.create(patched, sessionOptions);
+    }
+  } catch (e) {
+    throw new MadkitError("MALFORMED_MODEL", `${modelFile}: onnxruntime could not load the graph (${(e as Error).message})`, { cause: e });
+  }
+
+  const hookPoints: HookPoint[] = hookTensors.map((h) => ({
+    name: h.hook,
+    dim: h.hook === "logits" ? vocabSize : dModel,
+    granularity: "token",
+    layer: h.layer,
+  }));
+  const padId = num(config, ["pad_token_id"]) ?? num(config, ["eos_token_id"]) ?? 0;
+  const revision = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  const info: ModelInfo = {
+    id: opts.id ?? `onnx:${path.basename(path.resolve(dir))}`,
+    revision,
+    format: "onnx",
+    nLayers,
+    dModel,
+    vocabSize,
+    contextLength,
+  };
+  return new OnnxSource(info, hookPoints, hookTensors, session, tokenizer, padId, pastShape);
+}
