@@ -1,0 +1,92 @@
+// Dense matrix products on the shared Matrix type, dispatched to OpenBLAS by element type:
+// gemm (float32 or float64, optional transposes) and the float64 Gram matrix AᵀA through dsyrk.
+
+import { MadkitError } from "../errors.js";
+import { matrix, type FloatArray, type Matrix } from "./matrix.js";
+import { openblas } from "./openblas.js";
+
+const ROW_MAJOR = 101;
+const NO_TRANS = 111;
+const TRANS = 112;
+const UPPER = 121;
+
+export interface GemmOptions<T extends FloatArray> {
+  /** Use Aᵀ instead of A. */
+  transA?: boolean;
+  /** Use Bᵀ instead of B. */
+  transB?: boolean;
+  /** C = alpha·op(A)·op(B) + beta·C; default 1. */
+  alpha?: number;
+  /** Default 0 (C's old contents ignored). */
+  beta?: number;
+  /** Write into this matrix (its shape must be the product's) instead of allocating. */
+  out?: Matrix<T>;
+}
+
+/** op(A)·op(B) in A's precision; A and B must share an element type. */
+export function gemm<T extends FloatArray>(a: Matrix<T>, b: Matrix<T>, opts: GemmOptions<T> = {}): Matrix<T> {
+  const m = opts.transA ? a.cols : a.rows;
+  const k = opts.transA ? a.rows : a.cols;
+  const kb = opts.transB ? b.cols : b.rows;
+  const n = opts.transB ? b.rows : b.cols;
+  if (k !== kb) {
+    throw new MadkitError(
+      "DIMENSION_MISMATCH",
+      `gemm: op(A) is ${m} x ${k} but op(B) is ${kb} x ${n}; inner dimensions must agree`,
+    );
+  }
+  const is32 = a.data instanceof Float32Array;
+  if (is32 !== b.data instanceof Float32Array) {
+    throw new MadkitError("BAD_ARGUMENT", "gemm: A and B must both be Float32Array or both Float64Array");
+  }
+  let out = opts.out;
+  if (out) {
+    if (out.rows !== m || out.cols !== n) {
+      throw new MadkitError("DIMENSION_MISMATCH", `gemm: output is ${out.rows} x ${out.cols}, the product is ${m} x ${n}`);
+    }
+    if (out.data instanceof Float32Array !== is32) {
+      throw new MadkitError("BAD_ARGUMENT", "gemm: output element type must match the inputs'");
+    }
+  } else {
+    out = matrix(m, n, (is32 ? new Float32Array(m * n) : new Float64Array(m * n)) as T);
+  }
+  if (m === 0 || n === 0) return out;
+  if (k === 0) {
+    if ((opts.beta ?? 0) === 0) out.data.fill(0);
+    return out;
+  }
+  const lib = openblas();
+  const fn = is32 ? lib.cblas_sgemm : lib.cblas_dgemm;
+  fn(
+    ROW_MAJOR,
+    opts.transA ? TRANS : NO_TRANS,
+    opts.transB ? TRANS : NO_TRANS,
+    m,
+    n,
+    k,
+    opts.alpha ?? 1,
+    a.data,
+    a.cols,
+    b.data,
+    b.cols,
+    opts.beta ?? 0,
+    out.data,
+    n,
+  );
+  return out;
+}
+
+/**
+ * Accumulate the Gram matrix: C ← alpha·AᵀA + beta·C for a float64 A (rows x d) into a d x d float64 C.
+ * dsyrk computes one triangle at half gemm's cost; the other is mirrored so C is a plain full matrix.
+ */
+export function gramInto(a: Matrix<Float64Array>, c: Float64Array, alpha = 1, beta = 1): void {
+  const d = a.cols;
+  if (c.length !== d * d) {
+    throw new MadkitError("DIMENSION_MISMATCH", `gram: output has ${c.length} elements, a ${d} x ${d} matrix needs ${d * d}`);
+  }
+  if (d === 0) return;
+  if (a.rows > 0) openblas().cblas_dsyrk(ROW_MAJOR, UPPER, TRANS, d, a.rows, alpha, a.data, d, beta, c, d);
+  else if (beta !== 1) for (let i = 0; i < c.length; i++) c[i]! *= beta;
+  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) c[j * d + i] = c[i * d + j]!;
+}

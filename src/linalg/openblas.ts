@@ -1,0 +1,92 @@
+// The one place that knows the numeric back end: Debian's OpenBLAS (BLAS + its bundled LAPACK) called
+// through koffi. Loaded lazily on first use; OPENBLAS_CORETYPE is chosen from /proc/cpuinfo before the
+// library loads, because OpenBLAS mis-detects virtualised CPUs as an old core and runs ~5x slower.
+
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { MadkitError } from "../errors.js";
+
+/** Debian packages that provide the library; named in the error when it is missing. */
+export const OPENBLAS_DEBIAN_PACKAGES = "libopenblas0-pthread liblapack3";
+
+const LIBRARY_NAMES = ["libopenblas.so.0", "libopenblas.so", "libopenblas.0.dylib", "libopenblas.dylib"];
+
+type Fn = (...args: unknown[]) => unknown;
+
+export interface OpenBlas {
+  readonly cblas_sgemm: Fn;
+  readonly cblas_dgemm: Fn;
+  readonly cblas_dsyrk: Fn;
+  readonly cblas_sgemv: Fn;
+  readonly cblas_dgemv: Fn;
+  readonly dsyevd_: Fn;
+  readonly dpotrf_: Fn;
+  readonly dpotrs_: Fn;
+  /** e.g. "OpenBLAS 0.3.21 ... SkylakeX" — for benchmark reports. */
+  readonly config: string;
+}
+
+let cached: OpenBlas | undefined;
+
+/**
+ * The kernel set for this CPU: SkylakeX needs AVX-512F, Haswell needs AVX2; with neither, let OpenBLAS
+ * detect (forcing a kernel the CPU lacks crashes with an illegal instruction). A user's explicit setting wins.
+ */
+export function chooseCoreType(cpuinfo: string): string | undefined {
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? "").trim().split(/\s+/));
+  if (flags.has("avx512f")) return "SkylakeX";
+  if (flags.has("avx2")) return "Haswell";
+  return undefined;
+}
+
+function setCoreType(): void {
+  if (process.env.OPENBLAS_CORETYPE) return;
+  if (!existsSync("/proc/cpuinfo")) return;
+  const core = chooseCoreType(readFileSync("/proc/cpuinfo", "utf8"));
+  if (core) process.env.OPENBLAS_CORETYPE = core;
+}
+
+/** Load (once) and return the bound functions; throws a MadkitError naming the packages when absent. */
+export function openblas(): OpenBlas {
+  if (cached) return cached;
+  setCoreType();
+  const require = createRequire(import.meta.url);
+  let koffi: typeof import("koffi");
+  try {
+    koffi = require("koffi") as typeof import("koffi");
+  } catch (e) {
+    throw new MadkitError("NOT_SUPPORTED", `the npm package 'koffi' (C calls into OpenBLAS) failed to load: ${(e as Error).message}`);
+  }
+  let lib: ReturnType<typeof koffi.load> | undefined;
+  const failures: string[] = [];
+  for (const name of LIBRARY_NAMES) {
+    try {
+      lib = koffi.load(name);
+      break;
+    } catch (e) {
+      failures.push(`${name}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  if (!lib) {
+    throw new MadkitError(
+      "NOT_SUPPORTED",
+      `madkit's linear algebra needs the OpenBLAS shared library and none loaded (${failures.join("; ")}). ` +
+        `On Debian/Ubuntu install it with: apt-get install -y ${OPENBLAS_DEBIAN_PACKAGES}`,
+    );
+  }
+  const f = (decl: string): Fn => lib!.func(decl) as Fn;
+  // CBLAS enums are plain ints: RowMajor = 101, NoTrans = 111, Trans = 112, Upper = 121, Lower = 122.
+  cached = {
+    cblas_sgemm: f("void cblas_sgemm(int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int)"),
+    cblas_dgemm: f("void cblas_dgemm(int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int)"),
+    cblas_dsyrk: f("void cblas_dsyrk(int, int, int, int, int, double, double*, int, double, double*, int)"),
+    cblas_sgemv: f("void cblas_sgemv(int, int, int, int, float, float*, int, float*, int, float, float*, int)"),
+    cblas_dgemv: f("void cblas_dgemv(int, int, int, int, double, double*, int, double*, int, double, double*, int)"),
+    // Fortran LAPACK: every argument by pointer, column-major (a symmetric matrix is its own transpose).
+    dsyevd_: f("void dsyevd_(char*, char*, int*, double*, int*, double*, double*, int*, int*, int*, int*)"),
+    dpotrf_: f("void dpotrf_(char*, int*, double*, int*, int*)"),
+    dpotrs_: f("void dpotrs_(char*, int*, int*, double*, int*, double*, int*, int*)"),
+    config: String((lib.func("char* openblas_get_config()") as Fn)()),
+  };
+  return cached;
+}

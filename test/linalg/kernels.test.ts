@@ -1,0 +1,120 @@
+// The OpenBLAS kernels against plain triple loops and closed-form properties (A·v = λ·v, L·Lᵀ solves).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { gemm, gramInto } from "../../src/linalg/blas.js";
+import { cholesky, choleskySolve, symmetricEigen } from "../../src/linalg/lapack.js";
+import { matrix, type FloatArray, type Matrix } from "../../src/linalg/matrix.js";
+import { chooseCoreType } from "../../src/linalg/openblas.js";
+
+function rand(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296 - 0.5;
+  };
+}
+
+function randomMatrix<T extends FloatArray>(rows: number, cols: number, make: (n: number) => T, seed: number): Matrix<T> {
+  const r = rand(seed);
+  const d = make(rows * cols);
+  for (let i = 0; i < d.length; i++) d[i] = r();
+  return matrix(rows, cols, d);
+}
+
+function naive(a: Matrix, b: Matrix, ta: boolean, tb: boolean): Float64Array {
+  const m = ta ? a.cols : a.rows;
+  const k = ta ? a.rows : a.cols;
+  const n = tb ? b.rows : b.cols;
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (ta ? a.data[p * a.cols + i]! : a.data[i * a.cols + p]!) * (tb ? b.data[j * b.cols + p]! : b.data[p * b.cols + j]!);
+      out[i * n + j] = s;
+    }
+  return out;
+}
+
+test("gemm equals a triple loop for every transpose combination in float64 and float32", () => {
+  for (const [make, tol] of [
+    [(n: number) => new Float64Array(n), 1e-12],
+    [(n: number) => new Float32Array(n), 1e-4],
+  ] as const) {
+    for (const ta of [false, true])
+      for (const tb of [false, true]) {
+        const a = ta ? randomMatrix(13, 7, make, 1) : randomMatrix(7, 13, make, 1);
+        const b = tb ? randomMatrix(5, 13, make, 2) : randomMatrix(13, 5, make, 2);
+        const c = gemm(a as Matrix<FloatArray>, b as Matrix<FloatArray>, { transA: ta, transB: tb });
+        const ref = naive(a, b, ta, tb);
+        assert.equal(c.rows, 7);
+        assert.equal(c.cols, 5);
+        for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(c.data[i]! - ref[i]!) < tol, `entry ${i}: ${c.data[i]} vs ${ref[i]}`);
+      }
+  }
+});
+
+test("gemm reads views at a byte offset and honours alpha and beta", () => {
+  const big = randomMatrix(10, 4, (n) => new Float64Array(n), 3);
+  const a = matrix(3, 4, big.data.subarray(8, 20));
+  const b = randomMatrix(4, 2, (n) => new Float64Array(n), 4);
+  const out = matrix(3, 2, new Float64Array(6).fill(1));
+  gemm(a, b, { alpha: 2, beta: 0.5, out });
+  const ref = naive(a, b, false, false);
+  for (let i = 0; i < 6; i++) assert.ok(Math.abs(out.data[i]! - (2 * ref[i]! + 0.5)) < 1e-12);
+});
+
+test("gemm names both shapes when inner dimensions disagree", () => {
+  const a = randomMatrix(2, 3, (n) => new Float64Array(n), 1);
+  assert.throws(() => gemm(a, a), /2 x 3 but op\(B\) is 2 x 3/);
+});
+
+test("gramInto equals AᵀA from a triple loop and is exactly symmetric", () => {
+  const a = randomMatrix(50, 9, (n) => new Float64Array(n), 5);
+  const c = new Float64Array(81);
+  gramInto(a, c, 1, 0);
+  const ref = naive(a, a, true, false);
+  for (let i = 0; i < 81; i++) assert.ok(Math.abs(c[i]! - ref[i]!) < 1e-12);
+  for (let i = 0; i < 9; i++) for (let j = 0; j < 9; j++) assert.equal(c[i * 9 + j], c[j * 9 + i]);
+});
+
+test("symmetricEigen returns ascending eigenpairs with A·v = λ·v and orthonormal vectors", () => {
+  const n = 12;
+  const x = randomMatrix(30, n, (k) => new Float64Array(k), 6);
+  const s = new Float64Array(n * n);
+  gramInto(x, s, 1, 0);
+  const copy = Float64Array.from(s);
+  const { values, vectors } = symmetricEigen(s, n);
+  assert.deepEqual(s, copy, "input not modified");
+  for (let j = 1; j < n; j++) assert.ok(values[j]! >= values[j - 1]!);
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < n; i++) {
+      let av = 0;
+      for (let p = 0; p < n; p++) av += s[i * n + p]! * vectors.data[j * n + p]!;
+      assert.ok(Math.abs(av - values[j]! * vectors.data[j * n + i]!) < 1e-9);
+    }
+    for (let k = 0; k < n; k++) {
+      let dot = 0;
+      for (let p = 0; p < n; p++) dot += vectors.data[j * n + p]! * vectors.data[k * n + p]!;
+      assert.ok(Math.abs(dot - (j === k ? 1 : 0)) < 1e-12);
+    }
+  }
+});
+
+test("choleskySolve solves an SPD system and cholesky rejects an indefinite matrix", () => {
+  const n = 6;
+  const x = randomMatrix(20, n, (k) => new Float64Array(k), 7);
+  const s = new Float64Array(n * n);
+  gramInto(x, s, 1, 0);
+  const b = randomMatrix(n, 3, (k) => new Float64Array(k), 8);
+  const sol = choleskySolve(cholesky(s, n), b);
+  const back = naive(matrix(n, n, s), sol, false, false);
+  for (let i = 0; i < back.length; i++) assert.ok(Math.abs(back[i]! - b.data[i]!) < 1e-10);
+  assert.throws(() => cholesky(Float64Array.of(1, 2, 2, 1), 2), /not positive definite/);
+});
+
+test("chooseCoreType picks SkylakeX only with avx512f and Haswell only with avx2", () => {
+  assert.equal(chooseCoreType("flags\t\t: fpu sse2 avx2 avx512f\n"), "SkylakeX");
+  assert.equal(chooseCoreType("flags\t\t: fpu sse2 avx avx2\n"), "Haswell");
+  assert.equal(chooseCoreType("flags\t\t: fpu sse2 avx\n"), undefined);
+});
