@@ -25,3 +25,40 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | readon
   closeSync(fd);
   renameSync(tmp, file);
 }
+
+/**
+ * A file written in pieces that appears atomically: chunks go to a temp file beside the target, and
+ * `commit()` fsyncs and renames it into place. `abort()` (or a kill) leaves only the `*.tmp` file.
+ */
+export class AtomicFileWriter {
+  private readonly tmp: string;
+  private fd: number | undefined;
+
+  constructor(readonly file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.tmp = `${file}.${process.pid}.${Date.now()}.${counter++}.tmp`;
+    this.fd = openSync(this.tmp, "w");
+  }
+
+  write(chunk: string | Uint8Array): void {
+    if (this.fd === undefined) throw new Error(`${this.file}: write after commit/abort`);
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+    let off = 0;
+    while (off < bytes.byteLength) off += writeSync(this.fd, bytes, off, bytes.byteLength - off);
+  }
+
+  commit(): void {
+    if (this.fd === undefined) throw new Error(`${this.file}: commit after commit/abort`);
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = undefined;
+    renameSync(this.tmp, this.file);
+  }
+
+  abort(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    rmSync(this.tmp, { force: true });
+  }
+}
