@@ -121,7 +121,8 @@ export function encodeModel(model: ModelProto): Uint8Array {
 
 /**
  * The model bytes with `names` appended to graph.output (a ValueInfo with only a name: onnxruntime infers the
- * type). Appending `ModelProto{graph: GraphProto{output: [...]}}` merges into the existing graph on parse.
+ * type). Appending `ModelProto{graph: GraphProto{output: [...]}}` merges into the existing graph when
+ * onnxruntime parses it. (protobufjs itself replaces rather than merges: decode the original bytes, not these.)
  */
 export function appendGraphOutputs(modelBytes: Uint8Array, names: readonly string[]): Uint8Array {
   const patch = ModelProtoType.encode(
