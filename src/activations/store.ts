@@ -1,0 +1,147 @@
+// Reading a finished activation store: the index, the per-input rows, and each hook's activations either
+// whole (`readHook`) or streamed part by part (`iterateHook`) so a detector can fit on more rows than memory.
+// Layout and format: see store-layout.ts.
+
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { MadkitError } from "../errors.js";
+import { SafetensorsReader } from "../io/safetensors.js";
+import { matrix, type Matrix } from "../linalg/matrix.js";
+import {
+  INDEX_FILE,
+  INPUTS_FILE,
+  indexSchema,
+  inputRowSchema,
+  PROGRESS_FILE,
+  readJsonFile,
+  STORE_FORMAT,
+  STORE_SCHEMA_VERSION,
+  type InputRow,
+  type StoreIndex,
+} from "./store-layout.js";
+
+export type { InputRow, StoreIndex } from "./store-layout.js";
+
+export type StoreHookInfo = StoreIndex["hooks"][number];
+
+/** One part's rows of a hook. */
+export interface HookBlock {
+  readonly part: number;
+  /** Row of the hook's full tensor where this block starts. */
+  readonly rowStart: number;
+  /** Store position of the part's first input. */
+  readonly inputStart: number;
+  readonly matrix: Matrix<Float32Array>;
+}
+
+export interface ActivationStore {
+  readonly dir: string;
+  readonly index: StoreIndex;
+  hook(name: string): StoreHookInfo;
+  /** Per-input rows (id, text hash, label, tokens, truncated, row range for pooling `all`), in store order. */
+  inputs(): InputRow[];
+  /** The hook's whole [rows x dim] matrix. */
+  readHook(name: string): Matrix<Float32Array>;
+  /** The hook's rows one part at a time. */
+  iterateHook(name: string): Generator<HookBlock>;
+  /** One part's [rows x dim] block of a hook. */
+  readHookPart(name: string, part: number): Matrix<Float32Array>;
+}
+
+export function openStore(dir: string): ActivationStore {
+  const indexFile = path.join(dir, INDEX_FILE);
+  if (!existsSync(indexFile)) {
+    const partial = existsSync(path.join(dir, PROGRESS_FILE));
+    throw new MadkitError(
+      "FILE_NOT_FOUND",
+      partial
+        ? `${dir}: the store is unfinished (progress.json but no index.json); rerun the same 'madkit extract' to complete it`
+        : `${dir}: not an activation store (no ${INDEX_FILE})`,
+    );
+  }
+  const peek = JSON.parse(readFileSync(indexFile, "utf8")) as { format?: unknown; schemaVersion?: unknown };
+  if (peek.format === STORE_FORMAT && typeof peek.schemaVersion === "number" && peek.schemaVersion > STORE_SCHEMA_VERSION) {
+    throw new MadkitError(
+      "VERSION_MISMATCH",
+      `${indexFile}: store schemaVersion ${peek.schemaVersion} is newer than this madkit reads (${STORE_SCHEMA_VERSION}); upgrade madkit`,
+    );
+  }
+  const index = readJsonFile(indexFile, indexSchema, "store index");
+  const partInputs = index.parts.reduce((a, p) => a + p.inputs, 0);
+  if (partInputs !== index.inputCount) {
+    throw new MadkitError("STORE_CORRUPT", `${indexFile}: parts hold ${partInputs} inputs, inputCount says ${index.inputCount}`);
+  }
+
+  const hook = (name: string): StoreHookInfo => {
+    const h = index.hooks.find((x) => x.name === name);
+    if (!h) {
+      throw new MadkitError("UNKNOWN_HOOK", `${dir}: the store has no hook '${name}'; it holds ${index.hooks.map((x) => x.name).join(", ")}`);
+    }
+    return h;
+  };
+
+  const readHookPart = (name: string, p: number): Matrix<Float32Array> => {
+    const h = hook(name);
+    const part = index.parts[p];
+    if (!part) throw new MadkitError("BAD_ARGUMENT", `${dir}: no part ${p}; the store has ${index.parts.length}`);
+    const file = path.join(dir, part.file);
+    const r = new SafetensorsReader(file);
+    try {
+      const t = r.info(name);
+      if (t.dtype !== "F32" || t.shape.length !== 2 || t.shape[1] !== h.dim) {
+        throw new MadkitError("STORE_CORRUPT", `${file}: tensor '${name}' is ${t.dtype} [${t.shape.join(", ")}], the index says F32 [rows, ${h.dim}]`);
+      }
+      return matrix(t.shape[0]!, h.dim, r.read(name) as Float32Array);
+    } finally {
+      r.close();
+    }
+  };
+
+  function* iterateHook(name: string): Generator<HookBlock> {
+    const h = hook(name);
+    let rowStart = 0;
+    for (let p = 0; p < index.parts.length; p++) {
+      const m = readHookPart(name, p);
+      yield { part: p, rowStart, inputStart: index.parts[p]!.firstInput, matrix: m };
+      rowStart += m.rows;
+    }
+    if (rowStart !== h.rows) {
+      throw new MadkitError("STORE_CORRUPT", `${dir}: parts hold ${rowStart} rows of '${name}', the index says ${h.rows}`);
+    }
+  }
+
+  return {
+    dir,
+    index,
+    hook,
+    inputs(): InputRow[] {
+      const file = path.join(dir, INPUTS_FILE);
+      if (!existsSync(file)) throw new MadkitError("STORE_CORRUPT", `${file}: missing (the index lists ${index.inputCount} inputs)`);
+      const rows = readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .map((l, i) => {
+          const r = inputRowSchema.safeParse(JSON.parse(l));
+          if (!r.success) throw new MadkitError("STORE_CORRUPT", `${file}:${i + 1}: ${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`);
+          return r.data;
+        });
+      if (rows.length !== index.inputCount) {
+        throw new MadkitError("STORE_CORRUPT", `${file}: holds ${rows.length} rows, the index says ${index.inputCount} inputs`);
+      }
+      return rows;
+    },
+    readHook(name: string): Matrix<Float32Array> {
+      const h = hook(name);
+      const out = new Float32Array(h.rows * h.dim);
+      for (const block of iterateHook(name)) {
+        if ((block.rowStart + block.matrix.rows) * h.dim > out.length) {
+          throw new MadkitError("STORE_CORRUPT", `${dir}: parts hold more rows of '${name}' than the index's ${h.rows}`);
+        }
+        out.set(block.matrix.data, block.rowStart * h.dim);
+      }
+      return matrix(h.rows, h.dim, out);
+    },
+    iterateHook,
+    readHookPart,
+  };
+}
