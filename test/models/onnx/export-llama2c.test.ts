@@ -39,6 +39,7 @@ const ODD_TEXTS = [
   "日本語のテキスト and 中文",
   "emoji 🐱🚀 and 👩‍👩‍👧 families",
   "numbers 1234567890, 3.14159 and 2+2=4!",
+  "",
   "a",
   " ",
   "ALL CAPS SHOUTING!!! ??? ...",
