@@ -135,7 +135,10 @@ export class OnnxSource implements ActivationSource {
       else if (name === "token_type_ids") feeds[name] = intTensor(new BigInt64Array(B * T));
       else if (/^past_key_values\.\d+\.(key|value)$/.test(name)) {
         // Decoder-with-past export: an empty cache (past length 0) runs the whole sequence at once.
-        const { kvHeads, headDim } = this.pastShape;
+        // Declared dims win over config.json (GPT-2 configs name heads n_head; some exports pad head_dim).
+        const declared = meta.isTensor ? meta.shape : [];
+        const kvHeads = typeof declared[1] === "number" ? declared[1] : this.pastShape.kvHeads;
+        const headDim = typeof declared[3] === "number" ? declared[3] : this.pastShape.headDim;
         const dtype = type === "float16" ? "float16" : "float32";
         feeds[name] = new ort.Tensor(dtype, dtype === "float16" ? new Uint16Array(0) : new Float32Array(0), [B, kvHeads, 0, headDim]);
       } else if (name === "use_cache_branch") feeds[name] = new ort.Tensor("bool", [false], [1]);
