@@ -1,0 +1,148 @@
+// Mergeable sufficient statistics of a Gaussian fit, in float64: count, mean, centred scatter Σ(x-m)(x-m)ᵀ,
+// and the two higher moments Ledoit-Wolf shrinkage needs (Σ‖x-m‖⁴ and Σ‖x-m‖²(x-m)). Rows stream in blocks;
+// shards fitted apart merge exactly by Chan et al.'s pairwise update extended to the higher moments.
+
+import { MadkitError } from "../errors.js";
+import { gramInto } from "../linalg/blas.js";
+import { matrix, type Matrix } from "../linalg/matrix.js";
+
+/** Rows converted to float64 at a time: bounds the temporary to BLOCK x d doubles. */
+const BLOCK = 2048;
+
+export class GaussianStats {
+  private constructor(
+    readonly dim: number,
+    public count: number,
+    readonly mean: Float64Array,
+    /** d x d row-major, centred at `mean`. */
+    readonly scatter: Float64Array,
+    /** Σ‖x-m‖² (x-m), d entries. */
+    readonly cubic: Float64Array,
+    /** Σ‖x-m‖⁴. */
+    public quartic: number,
+  ) {}
+
+  static empty(dim: number): GaussianStats {
+    if (!Number.isInteger(dim) || dim < 1) throw new MadkitError("BAD_ARGUMENT", `GaussianStats: dim must be a positive integer, got ${dim}`);
+    return new GaussianStats(dim, 0, new Float64Array(dim), new Float64Array(dim * dim), new Float64Array(dim), 0);
+  }
+
+  /** Statistics of all rows of x (finite values assumed: callers check). */
+  static of(x: Matrix): GaussianStats {
+    return GaussianStats.empty(x.cols).update(x);
+  }
+
+  /** Add rows in place (in blocks); returns this. */
+  update(x: Matrix): this {
+    if (x.cols !== this.dim) {
+      throw new MadkitError("DIMENSION_MISMATCH", `GaussianStats: accumulating ${this.dim} features, got a block of ${x.cols}`);
+    }
+    const d = this.dim;
+    const buf = new Float64Array(Math.min(BLOCK, x.rows) * d);
+    for (let start = 0; start < x.rows; start += BLOCK) {
+      const nb = Math.min(BLOCK, x.rows - start);
+      const y = buf.subarray(0, nb * d);
+      const src = x.data.subarray(start * d, (start + nb) * d);
+      const m = new Float64Array(d);
+      for (let i = 0; i < nb; i++) for (let j = 0, o = i * d; j < d; j++) m[j]! += src[o + j]!;
+      for (let j = 0; j < d; j++) m[j]! /= nb;
+      // Two-pass centring within the block keeps the scatter free of catastrophic cancellation.
+      for (let i = 0; i < nb; i++) for (let j = 0, o = i * d; j < d; j++) y[o + j] = src[o + j]! - m[j]!;
+      const s = new Float64Array(d * d);
+      gramInto(matrix(nb, d, y), s, 1, 0);
+      const v = new Float64Array(d);
+      let q = 0;
+      for (let i = 0, o = 0; i < nb; i++, o += d) {
+        let a = 0;
+        for (let j = 0; j < d; j++) a += y[o + j]! * y[o + j]!;
+        q += a * a;
+        for (let j = 0; j < d; j++) v[j]! += a * y[o + j]!;
+      }
+      this.absorb(nb, m, s, v, q);
+    }
+    return this;
+  }
+
+  /** A new object holding the statistics of both shards' rows together. */
+  merge(other: GaussianStats): GaussianStats {
+    if (other.dim !== this.dim) {
+      throw new MadkitError("DIMENSION_MISMATCH", `GaussianStats.merge: shards have ${this.dim} and ${other.dim} features`);
+    }
+    const out = this.clone();
+    out.absorb(other.count, other.mean, other.scatter, other.cubic, other.quartic);
+    return out;
+  }
+
+  clone(): GaussianStats {
+    return new GaussianStats(this.dim, this.count, Float64Array.from(this.mean), Float64Array.from(this.scatter), Float64Array.from(this.cubic), this.quartic);
+  }
+
+  /** Maximum-likelihood covariance scatter / n (scikit-learn's EmpiricalCovariance). */
+  covariance(ddof = 0): Float64Array {
+    if (this.count - ddof <= 0) throw new MadkitError("BAD_INPUT", `GaussianStats: ${this.count} rows are too few for a covariance`);
+    const c = new Float64Array(this.scatter.length);
+    const f = 1 / (this.count - ddof);
+    for (let i = 0; i < c.length; i++) c[i] = this.scatter[i]! * f;
+    return c;
+  }
+
+  /** Rebuild from saved arrays (e.g. a shard written by another process). */
+  static fromParts(parts: { count: number; mean: Float64Array; scatter: Float64Array; cubic: Float64Array; quartic: number }): GaussianStats {
+    const d = parts.mean.length;
+    if (parts.scatter.length !== d * d || parts.cubic.length !== d) {
+      throw new MadkitError("DIMENSION_MISMATCH", `GaussianStats.fromParts: mean has ${d} entries, scatter ${parts.scatter.length}, cubic ${parts.cubic.length}`);
+    }
+    return new GaussianStats(d, parts.count, parts.mean, parts.scatter, parts.cubic, parts.quartic);
+  }
+
+  /**
+   * Merge a shard (n, mean mb, centred moments) into this one. Each shard's moments are re-centred on the
+   * combined mean by the exact shift identities (δ = new mean − shard mean, c = ‖δ‖², first moment 0):
+   *   S' = S + nδδᵀ,  V' = V − 2Sδ − tr(S)δ − ncδ,  Q' = Q + 4δᵀSδ + nc² − 4V·δ + 2c·tr(S).
+   */
+  private absorb(nb: number, mb: Float64Array, sb: Float64Array, vb: Float64Array, qb: number): void {
+    if (nb === 0) return;
+    const d = this.dim;
+    const na = this.count;
+    const n = na + nb;
+    const newMean = new Float64Array(d);
+    for (let j = 0; j < d; j++) newMean[j] = this.mean[j]! + ((mb[j]! - this.mean[j]!) * nb) / n;
+    const shifted = (cnt: number, mean: Float64Array, s: Float64Array, v: Float64Array, q: number) => {
+      const delta = new Float64Array(d);
+      let c = 0;
+      for (let j = 0; j < d; j++) {
+        delta[j] = newMean[j]! - mean[j]!;
+        c += delta[j]! * delta[j]!;
+      }
+      let tr = 0;
+      for (let j = 0; j < d; j++) tr += s[j * d + j]!;
+      const sd = new Float64Array(d);
+      let dsd = 0;
+      let vd = 0;
+      for (let i = 0; i < d; i++) {
+        let acc = 0;
+        for (let j = 0, o = i * d; j < d; j++) acc += s[o + j]! * delta[j]!;
+        sd[i] = acc;
+        dsd += acc * delta[i]!;
+        vd += v[i]! * delta[i]!;
+      }
+      const v2 = new Float64Array(d);
+      for (let j = 0; j < d; j++) v2[j] = v[j]! - 2 * sd[j]! - tr * delta[j]! - cnt * c * delta[j]!;
+      const q2 = q + 4 * dsd + cnt * c * c - 4 * vd + 2 * c * tr;
+      return { delta, v2, q2 };
+    };
+    const a = na > 0 ? shifted(na, this.mean, this.scatter, this.cubic, this.quartic) : undefined;
+    const b = shifted(nb, mb, sb, vb, qb);
+    const sc = this.scatter;
+    for (let i = 0; i < d; i++) {
+      for (let j = 0, o = i * d; j < d; j++) {
+        const own = a ? sc[o + j]! + na * a.delta[i]! * a.delta[j]! : 0;
+        sc[o + j] = own + sb[o + j]! + nb * b.delta[i]! * b.delta[j]!;
+      }
+    }
+    for (let j = 0; j < d; j++) this.cubic[j] = (a ? a.v2[j]! : 0) + b.v2[j]!;
+    this.quartic = (a ? a.q2 : 0) + b.q2;
+    this.mean.set(newMean);
+    this.count = n;
+  }
+}

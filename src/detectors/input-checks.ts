@@ -1,0 +1,48 @@
+// Checks every detector runs on its inputs, so bad data fails with the same clear message everywhere:
+// empty matrices, NaN/Inf (naming row and column) and a column count that differs from the fitted one.
+
+import { MadkitError } from "../errors.js";
+import type { Matrix } from "../linalg/matrix.js";
+
+function checkFinite(x: Matrix, kind: string, what: string): void {
+  const data = x.data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // v - v is NaN exactly when v is NaN or ±Inf; cheaper than Number.isFinite in this hot loop.
+    if (v - v !== 0) {
+      const r = Math.floor(i / x.cols);
+      throw new MadkitError("NON_FINITE", `${kind}: ${what} row ${r} column ${i - r * x.cols} is ${v}; every value must be finite`);
+    }
+  }
+}
+
+function checkShape(x: Matrix, kind: string, what: string): void {
+  if (x.data.length !== x.rows * x.cols) {
+    throw new MadkitError("DIMENSION_MISMATCH", `${kind}: ${what} says ${x.rows} x ${x.cols} but holds ${x.data.length} values`);
+  }
+  if (!(x.data instanceof Float32Array || x.data instanceof Float64Array)) {
+    throw new MadkitError("BAD_INPUT", `${kind}: ${what} data must be a Float32Array or Float64Array`);
+  }
+}
+
+/** Trusted data: at least `minRows` rows, at least one column, all finite. */
+export function checkFitInput(x: Matrix, kind: string, minRows = 2): void {
+  checkShape(x, kind, "trusted matrix");
+  if (x.cols < 1) throw new MadkitError("BAD_INPUT", `${kind}: trusted matrix has no columns`);
+  if (x.rows < minRows) {
+    throw new MadkitError("BAD_INPUT", `${kind}: needs at least ${minRows} trusted rows to fit, got ${x.rows}`);
+  }
+  checkFinite(x, kind, "trusted");
+}
+
+/** Rows to score: the fitted column count, all finite (zero rows is allowed and gives zero scores). */
+export function checkScoreInput(x: Matrix, dim: number, kind: string): void {
+  checkShape(x, kind, "input matrix");
+  if (x.cols !== dim) {
+    throw new MadkitError(
+      "DIMENSION_MISMATCH",
+      `${kind}: detector was fitted on ${dim} features but the input has ${x.cols}`,
+    );
+  }
+  checkFinite(x, kind, "input");
+}

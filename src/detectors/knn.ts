@@ -1,0 +1,215 @@
+// Exact k-nearest-neighbour distance to the trusted rows (euclidean or cosine). Candidates come from blocked
+// gemm distance matrices in the input's precision (‖t‖² − 2q·t ranks like ‖q − t‖²); the k winners'
+// distances are then recomputed directly in float64, so reported distances carry no cancellation error.
+
+import { z } from "zod";
+import { MadkitError } from "../errors.js";
+import { gemm } from "../linalg/blas.js";
+import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
+import type { DetectorSpec, FittedDetector } from "./detector.js";
+import { parseWith, saveEnvelope, type LoadedDetector } from "./envelope.js";
+import { checkFitInput, checkScoreInput } from "./input-checks.js";
+
+export const KNN = "knn";
+
+const paramsSchema = z
+  .object({
+    /** Neighbours considered. */
+    k: z.number().int().positive().default(5),
+    metric: z.enum(["euclidean", "cosine"]).default("euclidean"),
+    /** Score = distance to the k-th neighbour, or the mean distance to the k nearest. */
+    aggregate: z.enum(["kth", "mean"]).default("kth"),
+  })
+  .strict();
+
+export type KnnParams = z.infer<typeof paramsSchema>;
+
+/** Query rows per gemm block and trusted rows per block: a 512 x 8192 float block is 16-32 MB. */
+const QUERY_BLOCK = 512;
+const TRAIN_BLOCK = 8192;
+
+export class KnnSpec implements DetectorSpec<KnnParams> {
+  readonly kind = KNN;
+  readonly params: Readonly<KnnParams>;
+  constructor(params: Partial<KnnParams> = {}) {
+    const r = paramsSchema.safeParse(params);
+    if (!r.success) throw new MadkitError("BAD_ARGUMENT", `knn: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
+    this.params = r.data;
+  }
+
+  fit(trusted: Matrix): FittedKnn {
+    checkFitInput(trusted, KNN, this.params.k);
+    // A private copy: the caller may reuse its buffer after fitting.
+    const data = trusted.data instanceof Float32Array ? Float32Array.from(trusted.data) : Float64Array.from(trusted.data);
+    return new FittedKnn(this.params, matrix(trusted.rows, trusted.cols, data as FloatArray));
+  }
+}
+
+/** Rows scaled to unit length (zero rows stay zero, as scikit-learn's normalize leaves them). */
+function normalizeRows<T extends FloatArray>(x: Matrix, make: (n: number) => T): Matrix<T> {
+  const d = x.cols;
+  const out = make(x.rows * d);
+  for (let i = 0; i < x.rows; i++) {
+    let s = 0;
+    for (let j = 0, o = i * d; j < d; j++) s += x.data[o + j]! * x.data[o + j]!;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0, o = i * d; j < d; j++) out[o + j] = x.data[o + j]! * inv;
+  }
+  return matrix(x.rows, d, out);
+}
+
+export class FittedKnn implements FittedDetector<KnnParams> {
+  readonly kind = KNN;
+  readonly dim: number;
+  /** Rows used for search: the trusted rows, unit-normalised for cosine. */
+  private readonly base: Matrix;
+  /** ‖t‖² per base row (euclidean ranking key). */
+  private readonly baseNorms: Float64Array;
+
+  constructor(
+    readonly params: Readonly<KnnParams>,
+    /** The trusted rows as fitted. */
+    readonly trusted: Matrix,
+  ) {
+    this.dim = trusted.cols;
+    const f32 = trusted.data instanceof Float32Array;
+    this.base = params.metric === "cosine" ? normalizeRows(trusted, (n) => (f32 ? new Float32Array(n) : new Float64Array(n))) : trusted;
+    const d = this.dim;
+    this.baseNorms = new Float64Array(trusted.rows);
+    for (let i = 0; i < trusted.rows; i++) {
+      let s = 0;
+      for (let j = 0, o = i * d; j < d; j++) s += this.base.data[o + j]! * this.base.data[o + j]!;
+      this.baseNorms[i] = s;
+    }
+  }
+
+  /** The k nearest trusted rows of each input row: indices (n x k) and float64 distances, nearest first. */
+  neighbors(x: Matrix): { indices: Int32Array; distances: Float64Array } {
+    checkScoreInput(x, this.dim, KNN);
+    const k = this.params.k;
+    const d = this.dim;
+    const n = x.rows;
+    const N = this.base.rows;
+    const f32 = this.base.data instanceof Float32Array;
+    const make = (len: number): FloatArray => (f32 ? new Float32Array(len) : new Float64Array(len));
+    const cosine = this.params.metric === "cosine";
+    let q: Matrix = x;
+    if (cosine) q = normalizeRows(x, make);
+    else if (x.data instanceof Float32Array !== f32) {
+      const converted = make(n * d);
+      converted.set(x.data);
+      q = matrix(n, d, converted);
+    }
+    const indices = new Int32Array(n * k);
+    const keys = new Float64Array(n * k).fill(Infinity);
+    const block = make(Math.min(QUERY_BLOCK, n) * Math.min(TRAIN_BLOCK, N));
+    const norms = this.baseNorms;
+    for (let qs = 0; qs < n; qs += QUERY_BLOCK) {
+      const qn = Math.min(QUERY_BLOCK, n - qs);
+      const qb = matrix(qn, d, q.data.subarray(qs * d, (qs + qn) * d) as FloatArray);
+      for (let ts = 0; ts < N; ts += TRAIN_BLOCK) {
+        const tn = Math.min(TRAIN_BLOCK, N - ts);
+        const tb = matrix(tn, d, this.base.data.subarray(ts * d, (ts + tn) * d) as FloatArray);
+        const c = matrix(qn, tn, block.subarray(0, qn * tn) as FloatArray);
+        gemm(qb as Matrix<FloatArray>, tb as Matrix<FloatArray>, { transB: true, out: c as Matrix<FloatArray> });
+        const cd = c.data;
+        for (let i = 0; i < qn; i++) {
+          const ko = (qs + i) * k;
+          let worst = keys[ko + k - 1]!;
+          const co = i * tn;
+          for (let j = 0; j < tn; j++) {
+            // Ranking key: ‖t‖² − 2q·t for euclidean (‖q‖² is constant per row), −q·t for cosine.
+            const key = cosine ? -cd[co + j]! : norms[ts + j]! - 2 * cd[co + j]!;
+            if (key < worst) {
+              let p = k - 1;
+              while (p > 0 && keys[ko + p - 1]! > key) {
+                keys[ko + p] = keys[ko + p - 1]!;
+                indices[ko + p] = indices[ko + p - 1]!;
+                p--;
+              }
+              keys[ko + p] = key;
+              indices[ko + p] = ts + j;
+              worst = keys[ko + k - 1]!;
+            }
+          }
+        }
+      }
+    }
+    // Exact float64 distances for the winners, then re-sort (near-ties may swap after the exact recompute).
+    const distances = new Float64Array(n * k);
+    const order = new Int32Array(k);
+    const tmpD = new Float64Array(k);
+    const tmpI = new Int32Array(k);
+    for (let i = 0; i < n; i++) {
+      for (let p = 0; p < k; p++) {
+        const t = indices[i * k + p]!;
+        let s = 0;
+        if (cosine) {
+          let qq = 0;
+          let tt = 0;
+          for (let j = 0; j < d; j++) {
+            const a = x.data[i * d + j]!;
+            const b = this.trusted.data[t * d + j]!;
+            s += a * b;
+            qq += a * a;
+            tt += b * b;
+          }
+          const denom = Math.sqrt(qq) * Math.sqrt(tt);
+          tmpD[p] = Math.min(2, Math.max(0, 1 - (denom > 0 ? s / denom : 0)));
+        } else {
+          for (let j = 0; j < d; j++) {
+            const diff = x.data[i * d + j]! - this.base.data[t * d + j]!;
+            s += diff * diff;
+          }
+          tmpD[p] = Math.sqrt(s);
+        }
+        tmpI[p] = t;
+        order[p] = p;
+      }
+      order.sort((a, b) => tmpD[a]! - tmpD[b]! || tmpI[a]! - tmpI[b]!);
+      for (let p = 0; p < k; p++) {
+        distances[i * k + p] = tmpD[order[p]!]!;
+        indices[i * k + p] = tmpI[order[p]!]!;
+      }
+    }
+    return { indices, distances };
+  }
+
+  score(x: Matrix): Float64Array {
+    const { distances } = this.neighbors(x);
+    const k = this.params.k;
+    const out = new Float64Array(x.rows);
+    for (let i = 0; i < x.rows; i++) {
+      if (this.params.aggregate === "kth") out[i] = distances[i * k + k - 1]!;
+      else {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += distances[i * k + p]!;
+        out[i] = s / k;
+      }
+    }
+    return out;
+  }
+
+  save(dir: string): void {
+    saveEnvelope(
+      dir,
+      { kind: KNN, params: this.params, state: {}, dim: this.dim, nTrain: this.trusted.rows },
+      { trusted: { shape: [this.trusted.rows, this.dim], data: this.trusted.data } },
+    );
+  }
+
+  static restore(loaded: LoadedDetector): FittedKnn {
+    const params = parseWith(loaded, "params", paramsSchema);
+    const t = loaded.tensors.get("trusted");
+    const d = loaded.envelope.meta.dim;
+    if (!t || !(t.data instanceof Float32Array || t.data instanceof Float64Array) || t.shape.length !== 2 || t.shape[1] !== d) {
+      throw new MadkitError("STORE_CORRUPT", `${loaded.dir}: knn needs a float tensor 'trusted' of shape [N, ${d}]`);
+    }
+    if (t.shape[0]! < params.k) throw new MadkitError("STORE_CORRUPT", `${loaded.dir}: knn holds ${t.shape[0]} trusted rows, fewer than k = ${params.k}`);
+    return new FittedKnn(params, matrix(t.shape[0]!, d, t.data));
+  }
+}
+
+export function knn(params: Partial<KnnParams> = {}): KnnSpec {
+  return new KnnSpec(params);
+}

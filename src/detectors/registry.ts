@@ -1,0 +1,41 @@
+// Detector names → factories and loaders. Adding a detector is one file plus one line here.
+
+import { MadkitError } from "../errors.js";
+import type { DetectorSpec, FittedDetector } from "./detector.js";
+import { loadEnvelope, type LoadedDetector } from "./envelope.js";
+import { FittedIsolationForest, ISOLATION_FOREST, isolationForest } from "./isolation-forest.js";
+import { FittedKnn, KNN, knn } from "./knn.js";
+import { FittedMahalanobis, MAHALANOBIS, mahalanobis } from "./mahalanobis.js";
+import { FittedPca, PCA, pca } from "./pca-residual.js";
+
+interface Entry {
+  /** A spec from (partial) hyper-parameters; unknown or invalid ones raise BAD_ARGUMENT. */
+  create(params?: Record<string, unknown>): DetectorSpec;
+  restore(loaded: LoadedDetector): FittedDetector;
+}
+
+const DETECTORS: Readonly<Record<string, Entry>> = {
+  [MAHALANOBIS]: { create: (p) => mahalanobis(p), restore: FittedMahalanobis.restore },
+  [PCA]: { create: (p) => pca(p), restore: FittedPca.restore },
+  [KNN]: { create: (p) => knn(p), restore: FittedKnn.restore },
+  [ISOLATION_FOREST]: { create: (p) => isolationForest(p), restore: FittedIsolationForest.restore },
+};
+
+export const detectorNames: readonly string[] = Object.keys(DETECTORS);
+
+function entry(name: string): Entry {
+  const e = Object.hasOwn(DETECTORS, name) ? DETECTORS[name] : undefined;
+  if (!e) throw new MadkitError("BAD_ARGUMENT", `unknown detector '${name}'; known: ${detectorNames.join(", ")}`);
+  return e;
+}
+
+/** A detector spec by registry name, e.g. createDetector("mahalanobis", { covariance: "oas" }). */
+export function createDetector(name: string, params: Record<string, unknown> = {}): DetectorSpec {
+  return entry(name).create(params);
+}
+
+/** Load a fitted detector saved with `save(dir)`; the envelope's kind picks the implementation. */
+export function loadDetector(dir: string): FittedDetector {
+  const loaded = loadEnvelope(dir);
+  return entry(loaded.envelope.kind).restore(loaded);
+}
