@@ -1,0 +1,36 @@
+// madkit's public API: everything the CLI does is one of these calls. Grouped by the way data walks:
+// models → activations → (detectors, eval, report: added by their modules) — keep each group sorted.
+
+// Errors and configuration
+export { MadkitError, isMadkitError, type MadkitErrorCode } from "./errors.js";
+export { config } from "./config.js";
+
+// Matrices: the one numeric type
+export { firstNonFinite, matrix, row, rowSlice, vstack32, zeros32, zeros64, type FloatArray, type Matrix } from "./linalg/matrix.js";
+
+// Models
+export { loadModel, resolveModel, SHORT_NAMES, type LoadModelOptions, type ModelSpec } from "./models/registry.js";
+export { BLOCK_HOOKS, blockHook, FINAL_NORM_HOOK, LOGITS_HOOK, resolveHooks } from "./models/hook-names.js";
+export type { ActivationSource, ForwardOptions, ForwardResult, HookGranularity, HookPoint, InputActivations, ModelInfo, Tokenization } from "./models/source.js";
+
+// Activations: extraction, the on-disk store, inputs, pooling
+export { activationCacheKey, InputsDigest, type CacheKeyParts } from "./activations/cache-key.js";
+export { combineStores, type CombineOptions } from "./activations/combine.js";
+export { EXTRACT_DEFAULTS, extractActivations, type ExtractInput, type ExtractOptions, type ExtractProgress, type ExtractResult } from "./activations/extract.js";
+export { readInputs, type InputFormat, type InputLabel, type InputRecord, type ReadInputsOptions, type TextSplit } from "./activations/input-reader.js";
+export { parsePooling, POOLINGS, pooledRows, poolTokens, type Pooling } from "./activations/pooling.js";
+export { openStore, type ActivationStore, type HookBlock, type InputRow, type StoreHookInfo, type StoreIndex } from "./activations/store.js";
+export type { Shard, StoreParams } from "./activations/store-layout.js";
+
+// File formats
+export { AtomicFileWriter, writeFileAtomic } from "./io/atomic-write.js";
+export {
+  readSafetensors,
+  readSafetensorsHeader,
+  SafetensorsReader,
+  SafetensorsWriter,
+  writeSafetensors,
+  type SafetensorsDtype,
+  type SafetensorsHeader,
+  type TensorInfo,
+} from "./io/safetensors.js";
