@@ -46,7 +46,13 @@ function num(config: HfConfig, keys: readonly string[]): number | undefined {
 }
 
 function findModelFile(dir: string): string {
-  for (const rel of ["onnx/model.onnx", "model.onnx", "onnx/decoder_model.onnx", "decoder_model.onnx"]) {
+  // Full-precision graphs first; transformers.js folders may hold only fp16 / quantised variants, whose
+  // residual structure is the same. Merged decoders (an If node around two subgraphs) are not listed:
+  // their layers live inside the subgraphs, out of reach of graph-output surgery.
+  for (const rel of [
+    "onnx/model.onnx", "model.onnx", "onnx/decoder_model.onnx", "decoder_model.onnx",
+    "onnx/model_fp16.onnx", "model_fp16.onnx", "onnx/model_quantized.onnx", "model_quantized.onnx",
+  ]) {
     const p = path.join(dir, rel);
     if (existsSync(p)) return p;
   }

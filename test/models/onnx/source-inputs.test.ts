@@ -1,8 +1,8 @@
-// Graph inputs beyond input_ids / attention_mask: a decoder-with-past signature (past_key_values.*,
-// use_cache_branch) is fed an empty cache and gives the same activations; an unknown input is refused.
+// Model files beyond the plain export: a decoder-with-past signature (past_key_values.*, use_cache_branch)
+// is fed an empty cache, weights in an external .onnx_data file load, and an unknown input is refused.
 
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
@@ -48,6 +48,44 @@ test("a decoder-with-past signature is fed an empty cache and gives the same act
     const ra = await a.forward(texts, { hooks: ["logits"] });
     const rb = await b.forward(texts, { hooks: ["logits"] });
     for (let i = 0; i < texts.length; i++) assert.deepEqual(ra.activations[i]!.get("logits")!.data, rb.activations[i]!.get("logits")!.data);
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+});
+
+test("weights in an external model.onnx_data file give the same activations as inline weights", async () => {
+  const d = path.join(tmp, "external");
+  cpSync(plain, d, { recursive: true });
+  const file = path.join(d, "onnx/model.onnx");
+  const model = decodeModel(readFileSync(file), file);
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  // Like real exports, only weight matrices go out; small shape constants stay inline for shape inference.
+  for (const t of model.graph!.initializer!) {
+    if (t.raw_data!.byteLength < 1024) continue;
+    const raw = Uint8Array.from(t.raw_data!);
+    chunks.push(raw);
+    t.raw_data = new Uint8Array(0);
+    t.data_location = 1; // EXTERNAL
+    t.external_data = [
+      { key: "location", value: "model.onnx_data" },
+      { key: "offset", value: String(offset) },
+      { key: "length", value: String(raw.byteLength) },
+    ];
+    offset += raw.byteLength;
+  }
+  writeFileAtomic(path.join(d, "onnx/model.onnx_data"), chunks);
+  writeFileAtomic(file, encodeModel(model));
+  assert.ok(statSync(file).size < statSync(path.join(d, "onnx/model.onnx_data")).size / 10, "weights moved out of the graph file");
+  const a = await loadOnnxSource({ dir: d });
+  const b = await loadOnnxSource({ dir: plain });
+  try {
+    assert.ok(existsSync(path.join(d, "onnx/model.madkit-hooks.onnx")), "patched graph written beside the data file");
+    const hooks = ["blocks.2.hook_attn_out", "logits"];
+    const ra = await a.forward(["One day, a bird sang."], { hooks });
+    const rb = await b.forward(["One day, a bird sang."], { hooks });
+    for (const h of hooks) assert.deepEqual(ra.activations[0]!.get(h)!.data, rb.activations[0]!.get(h)!.data);
   } finally {
     await a.dispose();
     await b.dispose();
