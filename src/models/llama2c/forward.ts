@@ -156,6 +156,81 @@ function applyRope(x: Float32Array, rows: number, width: number, start: number, 
   }
 }
 
+/** Queries per attention block: bounds the masked (wasted) upper triangle to half a block per row. */
+const ATT_BLOCK = 32;
+
+interface AttentionScratch {
+  readonly kh: Float32Array; // [positions, headSize]: one kv head's keys, contiguous
+  readonly vt: Float32Array; // [headSize, positions]: its values transposed
+  readonly qb: Float32Array; // [block, headSize]
+  readonly sc: Float32Array; // [block, positions]: scores, then probabilities
+  readonly ob: Float32Array; // [block, headSize]
+}
+
+function attentionScratch(positions: number, block: number, hs: number): AttentionScratch {
+  return {
+    kh: new Float32Array(positions * hs),
+    vt: new Float32Array(hs * positions),
+    qb: new Float32Array(block * hs),
+    sc: new Float32Array(block * positions),
+    ob: new Float32Array(block * hs),
+  };
+}
+
+/**
+ * Causal grouped-query attention of queries at positions start..start+T-1 over the cached keys/values,
+ * written into att [T, dim]. Per head and block of queries, scores and the probability-weighted sum are
+ * two blocked matmuls (keys packed per kv head, values transposed), instead of length-headSize dot loops.
+ */
+function causalAttention(
+  att: Float32Array, q: Float32Array, cache: KvCache, layerBase: number, c: Llama2cConfig, start: number, T: number,
+  sx: AttentionScratch,
+): void {
+  const { dim, nHeads, nKvHeads } = c;
+  const hs = headSize(c);
+  const kvd = kvDim(c);
+  const kvMul = nHeads / nKvHeads;
+  const invSqrt = 1 / Math.sqrt(hs);
+  const end = start + T;
+  const K = cache.keys, V = cache.values;
+  for (let g = 0; g < nKvHeads; g++) {
+    for (let s = 0; s < end; s++) {
+      const src = layerBase + s * kvd + g * hs;
+      for (let i = 0; i < hs; i++) sx.kh[s * hs + i] = K[src + i]!;
+    }
+    for (let h = g * kvMul; h < (g + 1) * kvMul; h++) {
+      for (let t0 = 0; t0 < T; t0 += ATT_BLOCK) {
+        const t1 = Math.min(T, t0 + ATT_BLOCK);
+        const B = t1 - t0;
+        const n = start + t1; // keys visible to the block's last query
+        for (let t = 0; t < B; t++) for (let i = 0; i < hs; i++) sx.qb[t * hs + i] = q[(t0 + t) * dim + h * hs + i]!;
+        matmulTransB(sx.sc, sx.qb, sx.kh, 0, B, n, hs);
+        for (let t = 0; t < B; t++) {
+          const row = t * n;
+          const last = start + t0 + t; // causal: keys 0..last
+          let max = -Infinity;
+          for (let s = 0; s <= last; s++) if (sx.sc[row + s]! > max) max = sx.sc[row + s]!;
+          let sum = 0;
+          for (let s = 0; s <= last; s++) {
+            const e = Math.exp((sx.sc[row + s]! - max) * invSqrt);
+            sx.sc[row + s] = e;
+            sum += e;
+          }
+          const inv = 1 / sum;
+          for (let s = 0; s <= last; s++) sx.sc[row + s]! *= inv;
+          for (let s = last + 1; s < n; s++) sx.sc[row + s] = 0;
+        }
+        // Values transposed with row stride n, so the weighted sum is probabilities times vtᵀ.
+        for (let i = 0; i < hs; i++) {
+          for (let s = 0; s < n; s++) sx.vt[i * n + s] = V[layerBase + s * kvd + g * hs + i]!;
+        }
+        matmulTransB(sx.ob, sx.sc, sx.vt, 0, B, hs, n);
+        for (let t = 0; t < B; t++) for (let i = 0; i < hs; i++) att[(t0 + t) * dim + h * hs + i] = sx.ob[t * hs + i]!;
+      }
+    }
+  }
+}
+
 /**
  * Run `ids` (positions cache.length.. onward) through the model, recording the requested hooks.
  * The classifier runs only when `logits` or `lastLogits` is asked for.
@@ -166,7 +241,6 @@ export function forwardChunk(ckpt: Llama2cCheckpoint, ids: ArrayLike<number>, op
   const { dim, hiddenDim: hidden, nLayers, nHeads, vocabSize: vocab, seqLen } = c;
   const hs = headSize(c);
   const kvd = kvDim(c);
-  const kvMul = nHeads / c.nKvHeads;
   const cache = options.cache ?? createKvCache(c);
   const start = cache.length;
   const T = ids.length;
@@ -202,10 +276,8 @@ export function forwardChunk(ckpt: Llama2cCheckpoint, ids: ArrayLike<number>, op
   const proj = new Float32Array(T * dim);
   const h1 = new Float32Array(T * hidden);
   const h3 = new Float32Array(T * hidden);
-  const scores = new Float64Array(start + T);
-  const acc = new Float64Array(hs);
+  const scratch = attentionScratch(start + T, Math.min(T, ATT_BLOCK), hs);
   const rope = ropeTable(c);
-  const invSqrt = 1 / Math.sqrt(hs);
   const record = (name: string, src: Float32Array): void => {
     if (wanted.has(name)) hooks.set(name, src.slice());
   };
@@ -223,36 +295,7 @@ export function forwardChunk(ckpt: Llama2cCheckpoint, ids: ArrayLike<number>, op
     const layerBase = l * seqLen * kvd;
     cache.keys.set(kNew, layerBase + start * kvd);
     cache.values.set(vNew, layerBase + start * kvd);
-    const K = cache.keys, V = cache.values;
-    for (let t = 0; t < T; t++) {
-      const pos = start + t;
-      for (let h = 0; h < nHeads; h++) {
-        const qo = t * dim + h * hs;
-        const kvo = layerBase + Math.floor(h / kvMul) * hs;
-        let max = -Infinity;
-        for (let s = 0; s <= pos; s++) {
-          const ko = kvo + s * kvd;
-          let dot = 0;
-          for (let i = 0; i < hs; i++) dot += q[qo + i]! * K[ko + i]!;
-          dot *= invSqrt;
-          scores[s] = dot;
-          if (dot > max) max = dot;
-        }
-        let sum = 0;
-        for (let s = 0; s <= pos; s++) {
-          const e = Math.exp(scores[s]! - max);
-          scores[s] = e;
-          sum += e;
-        }
-        acc.fill(0);
-        for (let s = 0; s <= pos; s++) {
-          const p = scores[s]! / sum;
-          const vo = kvo + s * kvd;
-          for (let i = 0; i < hs; i++) acc[i] += p * V[vo + i]!;
-        }
-        for (let i = 0; i < hs; i++) att[qo + i] = acc[i]!;
-      }
-    }
+    causalAttention(att, q, cache, layerBase, c, start, T, scratch);
     matmulTransB(proj, att, w.wo, l * dim * dim, T, dim, dim);
     record(blockHook(l, "hook_attn_out"), proj);
     for (let i = 0; i < T * dim; i++) x[i] += proj[i]!;
