@@ -92,12 +92,12 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array, name = "checkpoint"): 
   const sane =
     dim > 0 && hiddenDim > 0 && nLayers > 0 && nHeads > 0 && nKvHeads > 0 && vocabSize > 0 && seqLen > 0 &&
     dim < 1 << 16 && hiddenDim < 1 << 18 && nLayers < 1024 && vocabSize < 1 << 22 && seqLen < 1 << 20 &&
-    dim % nHeads === 0 && nHeads % nKvHeads === 0;
+    dim % nHeads === 0 && nHeads % nKvHeads === 0 && (dim / nHeads) % 2 === 0; // RoPE rotates pairs within a head
   if (!sane) {
     throw new MadkitError(
       "MALFORMED_MODEL",
       `${name}: header [dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len] = [${h.join(", ")}] ` +
-        `is not a valid llama2.c header (expected positive sizes, dim divisible by n_heads, n_heads by n_kv_heads)`,
+        `is not a valid llama2.c header (expected positive sizes, dim divisible by n_heads with an even head size, n_heads by n_kv_heads)`,
     );
   }
   const config: Llama2cConfig = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, sharedClassifier: rawVocab > 0 };

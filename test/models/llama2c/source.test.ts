@@ -68,6 +68,12 @@ test("forward returns [tokens x dim] matrices per input and flags inputs cut at 
   assert.deepEqual(r.activations[1]!.get("logits")!.data, source.logits(first).data);
 });
 
+test("an empty text runs as the single BOS token", async () => {
+  const r = await source.forward([""], { hooks: ["ln_final.hook_normalized"] });
+  assert.deepEqual(r.tokenCounts, [1]);
+  assert.equal(r.activations[0]!.get("ln_final.hook_normalized")!.rows, 1);
+});
+
 test("tokenize returns BOS first and pieces that concatenate to the text", () => {
   const t = source.tokenize("Lily saw a big dog.");
   assert.equal(t.ids[0], 1);
