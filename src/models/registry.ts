@@ -63,7 +63,8 @@ export function resolveModel(nameOrPath: string, options: LoadModelOptions = {})
     );
   }
   if (statSync(nameOrPath).isDirectory()) {
-    if (existsSync(path.join(nameOrPath, "onnx")) || existsSync(path.join(nameOrPath, "model.onnx"))) {
+    const hasOnnx = existsSync(path.join(nameOrPath, "onnx")) || readdirSync(nameOrPath).some((f) => f.endsWith(".onnx"));
+    if (hasOnnx) {
       return { format: "onnx", id: `onnx:${path.basename(path.resolve(nameOrPath))}`, dir: nameOrPath };
     }
     throw new MadkitError(
