@@ -3,10 +3,13 @@
 import { MadkitError } from "../errors.js";
 import type { DetectorSpec, FittedDetector } from "./detector.js";
 import { loadEnvelope, type LoadedDetector } from "./envelope.js";
+import { AUTOENCODER, autoencoder, FittedAutoencoder } from "./autoencoder.js";
 import { FittedIsolationForest, ISOLATION_FOREST, isolationForest } from "./isolation-forest.js";
 import { FittedKnn, KNN, knn } from "./knn.js";
 import { FittedMahalanobis, MAHALANOBIS, mahalanobis } from "./mahalanobis.js";
 import { FittedPca, PCA, pca } from "./pca-residual.js";
+import { FittedSparseAutoencoder, SPARSE_AUTOENCODER, sparseAutoencoder } from "./sparse-autoencoder.js";
+import { FittedVae, VAE, vae } from "./vae.js";
 
 interface Entry {
   /** A spec from (partial) hyper-parameters; unknown or invalid ones raise BAD_ARGUMENT. */
@@ -19,6 +22,9 @@ const DETECTORS: Readonly<Record<string, Entry>> = {
   [PCA]: { create: (p) => pca(p), restore: FittedPca.restore },
   [KNN]: { create: (p) => knn(p), restore: FittedKnn.restore },
   [ISOLATION_FOREST]: { create: (p) => isolationForest(p), restore: FittedIsolationForest.restore },
+  [AUTOENCODER]: { create: (p) => autoencoder(p), restore: FittedAutoencoder.restore },
+  [VAE]: { create: (p) => vae(p), restore: FittedVae.restore },
+  [SPARSE_AUTOENCODER]: { create: (p) => sparseAutoencoder(p), restore: FittedSparseAutoencoder.restore },
 };
 
 export const detectorNames: readonly string[] = Object.keys(DETECTORS);

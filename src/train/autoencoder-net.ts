@@ -4,7 +4,7 @@
 import { numpy as np } from "@jax-js/jax";
 import { MadkitError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
-import { perRow } from "./chunked-forward.js";
+import { forEachChunk, perRow } from "./chunked-forward.js";
 import { checkWidths, initMlp, mlpForward, mlpShapes, type Activation } from "./mlp.js";
 import { checkParamShapes, type DeviceParams, type HostParams } from "./params.js";
 import { applyStandardizer, fitStandardizer, type Standardizer, type StandardizeMode } from "./standardizer.js";
@@ -32,12 +32,17 @@ function widthsOf(opts: AutoencoderOptions, d: number): { enc: number[]; dec: nu
   return { enc: [d, ...opts.hidden, opts.latent], dec: [opts.latent, ...[...opts.hidden].reverse(), d] };
 }
 
-/** Mean over features of the squared reconstruction error, one value per row. Consumes p and x. */
-function rowErrors(p: DeviceParams, x: np.Array, opts: AutoencoderOptions): np.Array {
+/** Squared reconstruction error per entry [n, d]. Consumes p and x. */
+function squaredErrors(p: DeviceParams, x: np.Array, opts: AutoencoderOptions): np.Array {
   const layers = opts.hidden.length + 1;
   const z = mlpForward(p, "enc", layers, x.ref, opts.activation);
   const y = mlpForward(p, "dec", layers, z, opts.activation);
-  return np.mean(np.square(y.sub(x)), 1);
+  return np.square(y.sub(x));
+}
+
+/** Mean over features of the squared reconstruction error, one value per row. Consumes p and x. */
+function rowErrors(p: DeviceParams, x: np.Array, opts: AutoencoderOptions): np.Array {
+  return np.mean(squaredErrors(p, x, opts), 1);
 }
 
 export class AutoencoderNet {
@@ -92,5 +97,25 @@ export class AutoencoderNet {
     }
     const data = applyStandardizer(this.standardizer, x);
     return perRow((p, xb) => rowErrors(p, xb, this.options), this.params, data, x.rows, x.cols);
+  }
+
+  /** Per-entry parts of `reconstructionError` (rows × d, each row sums to the row's error). */
+  featureErrors(x: Matrix): Float32Array {
+    if (x.cols !== this.inputDim) {
+      throw new MadkitError("DIMENSION_MISMATCH", `autoencoder was trained on ${this.inputDim} features, got ${x.cols}`);
+    }
+    const d = x.cols;
+    const data = applyStandardizer(this.standardizer, x);
+    const out = new Float32Array(x.rows * d);
+    forEachChunk(
+      (p, xb) => [squaredErrors(p, xb, this.options).mul(1 / d)],
+      this.params,
+      data,
+      x.rows,
+      d,
+      [],
+      ([e], first, n) => out.set(e!.subarray(0, n * d), first * d),
+    );
+    return out;
   }
 }

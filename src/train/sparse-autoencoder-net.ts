@@ -31,7 +31,7 @@ export interface SparseAutoencoderOptions {
 export const SPARSE_AUTOENCODER_DEFAULTS: SparseAutoencoderOptions = {
   features: 256,
   l1: 0.3,
-  activeThreshold: 0.02,
+  activeThreshold: 0.1,
   rarityWeight: 1,
   standardize: "global",
   train: { epochs: 50, batchSize: 256, adam: { learningRate: 1e-3 }, validationFraction: 0.1, patience: 5 },
@@ -64,14 +64,22 @@ export interface SaeRowBreakdown {
   readonly rarityTerm: number;
   /** Active features, rarest first. */
   readonly active: ActiveFeature[];
+  /** Each input feature's part of `errorTerm` (they sum to it): where the dictionary failed. */
+  readonly featureErrorTerms: Float64Array;
+}
+
+/** Features [n, m] and squared reconstruction error per entry [n, d]. Consumes p and x. */
+function encodeDecodeEntries(p: DeviceParams, x: np.Array): { f: np.Array; sq: np.Array } {
+  const bDec = p["b_dec"]!;
+  const f = nn.relu(np.matmul(x.ref.sub(bDec.ref), p["w_enc"]!).add(p["b_enc"]!));
+  const recon = np.matmul(f.ref, p["w_dec"]!).add(bDec);
+  return { f, sq: np.square(recon.sub(x)) };
 }
 
 /** Features [n, m] and per-row mean squared reconstruction error [n]. Consumes p and x. */
 function encodeDecode(p: DeviceParams, x: np.Array): { f: np.Array; err: np.Array } {
-  const bDec = p["b_dec"]!;
-  const f = nn.relu(np.matmul(x.ref.sub(bDec.ref), p["w_enc"]!).add(p["b_enc"]!));
-  const recon = np.matmul(f.ref, p["w_dec"]!).add(bDec);
-  return { f, err: np.mean(np.square(recon.sub(x)), 1) };
+  const { f, sq } = encodeDecodeEntries(p, x);
+  return { f, err: np.mean(sq, 1) };
 }
 
 export class SparseAutoencoderNet {
@@ -171,7 +179,7 @@ export class SparseAutoencoderNet {
   /** Per-row score: error / trusted mean error + rarityWeight × rarity / trusted mean rarity. */
   score(x: Matrix): Float64Array {
     const out = new Float64Array(x.rows);
-    this.visit(x, (row, err, rarity) => {
+    this.visit(x, false, (row, err, rarity) => {
       out[row] = this.combine(err, rarity).score;
     });
     return out;
@@ -181,7 +189,10 @@ export class SparseAutoencoderNet {
   breakdown(x: Matrix, top = 5): SaeRowBreakdown[] {
     const out: SaeRowBreakdown[] = [];
     const rates = this.firingRates();
-    this.visit(x, (row, err, rarity, f) => {
+    const d = this.inputDim;
+    this.visit(x, true, (row, err, rarity, f, sq) => {
+      const featureErrorTerms = new Float64Array(d);
+      for (let j = 0; j < d; j++) featureErrorTerms[j] = sq![j]! / d / this.stats.meanError;
       const active: ActiveFeature[] = [];
       for (let i = 0; i < f.length; i++) {
         if (f[i]! > this.threshold()) {
@@ -189,7 +200,7 @@ export class SparseAutoencoderNet {
         }
       }
       active.sort((a, b) => b.surprisal - a.surprisal || b.activation - a.activation);
-      out[row] = { ...this.combine(err, rarity), active: active.slice(0, top) };
+      out[row] = { ...this.combine(err, rarity), active: active.slice(0, top), featureErrorTerms };
     });
     return out;
   }
@@ -204,8 +215,13 @@ export class SparseAutoencoderNet {
     return { score: errorTerm + rarityTerm, errorTerm, rarityTerm };
   }
 
-  /** Runs the SAE over x and calls back per row with its error, rarity and feature activations. */
-  private visit(x: Matrix, cb: (row: number, err: number, rarity: number, f: Float32Array) => void): void {
+  /** Runs the SAE over x and calls back per row with its error, rarity, feature activations and (when
+   *  asked for) the squared residual of each input feature. */
+  private visit(
+    x: Matrix,
+    entries: boolean,
+    cb: (row: number, err: number, rarity: number, f: Float32Array, sq: Float32Array | null) => void,
+  ): void {
     if (x.cols !== this.inputDim) {
       throw new MadkitError("DIMENSION_MISMATCH", `sparse-autoencoder was trained on ${this.inputDim} features, got ${x.cols}`);
     }
@@ -215,20 +231,25 @@ export class SparseAutoencoderNet {
     const data = applyStandardizer(this.standardizer, x);
     forEachChunk(
       (p, xb) => {
-        const { f, err } = encodeDecode(p, xb);
-        return [err, f];
+        if (!entries) {
+          const { f, err } = encodeDecode(p, xb);
+          return [err, f];
+        }
+        const { f, sq } = encodeDecodeEntries(p, xb);
+        return [np.mean(sq.ref, 1), f, sq];
       },
       this.params,
       data,
       x.rows,
       x.cols,
       [],
-      ([err, f], first, n) => {
+      ([err, f, sq], first, n) => {
+        const d = this.inputDim;
         for (let r = 0; r < n; r++) {
           const fr = f!.subarray(r * m, (r + 1) * m);
           let rarity = 0;
           for (let i = 0; i < m; i++) if (fr[i]! > tau) rarity += surprisal[i]!;
-          cb(first + r, err![r]!, rarity, fr);
+          cb(first + r, err![r]!, rarity, fr, sq ? sq.subarray(r * d, (r + 1) * d) : null);
         }
       },
     );

@@ -1,0 +1,173 @@
+// Sparse-autoencoder detector: an overcomplete ReLU dictionary trained (jax-js autograd, src/train/) on
+// trusted rows. A row's score = its reconstruction error / the trusted mean + rarityWeight × the summed
+// surprisal −log(trusted firing rate) of its active features / the trusted mean. `explain` lists the
+// score's additive parts: rare dictionary features (with activation and trusted firing rate) and the
+// input features the dictionary failed to reconstruct.
+
+import { z } from "zod";
+import { MadkitError } from "../errors.js";
+import type { Matrix } from "../linalg/matrix.js";
+import { netTensors, restoreNet } from "../train/saved-net.js";
+import { SparseAutoencoderNet, type SparseAutoencoderOptions } from "../train/sparse-autoencoder-net.js";
+import { trainingParamsShape, trainOptionsOf } from "../train/training-params.js";
+import type { Contribution, DetectorSpec, Explanation, FittedDetector } from "./detector.js";
+import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
+import { checkFitInput, checkScoreInput } from "./input-checks.js";
+
+export const SPARSE_AUTOENCODER = "sparse-autoencoder";
+
+const paramsSchema = z
+  .object({
+    /** Dictionary size; null = 4·d. */
+    features: z.number().int().positive().nullable().default(null),
+    /** L1 weight on activations (divided by √d inside, so it is comparable across widths). */
+    l1: z.number().nonnegative().default(0.3),
+    /** Active = activation above this fraction of √d (a typical standardised row's norm). */
+    activeThreshold: z.number().nonnegative().default(0.1),
+    rarityWeight: z.number().nonnegative().default(1),
+    ...trainingParamsShape,
+    // One RMS for all columns: per-column scaling would bend the dictionary's directions.
+    standardize: z.enum(["feature", "global", "none"]).default("global"),
+  })
+  .strict();
+
+export type SparseAutoencoderParams = z.infer<typeof paramsSchema>;
+
+const stateSchema = z.object({
+  features: z.number().int().positive(),
+  nTrusted: z.number().int().positive(),
+  meanError: z.number().positive(),
+  meanRarity: z.number().positive(),
+  bestEpoch: z.number().int(),
+  trainLoss: z.array(z.number()),
+  validationLoss: z.array(z.number()),
+});
+
+/** A dictionary feature's part of the score, with what `explain` promises to say about it. */
+export interface SaeFeatureContribution extends Contribution {
+  readonly activation: number;
+  /** Laplace-smoothed share of trusted rows on which the feature fired. */
+  readonly trustedFiringRate: number;
+}
+
+function netOptions(p: SparseAutoencoderParams, features: number): SparseAutoencoderOptions {
+  return {
+    features,
+    l1: p.l1,
+    activeThreshold: p.activeThreshold,
+    rarityWeight: p.rarityWeight,
+    standardize: p.standardize,
+    train: trainOptionsOf(p),
+  };
+}
+
+export class SparseAutoencoderSpec implements DetectorSpec<SparseAutoencoderParams> {
+  readonly kind = SPARSE_AUTOENCODER;
+  readonly params: Readonly<SparseAutoencoderParams>;
+  constructor(params: Partial<SparseAutoencoderParams> = {}) {
+    const r = paramsSchema.safeParse(params);
+    if (!r.success) {
+      throw new MadkitError("BAD_ARGUMENT", `${SPARSE_AUTOENCODER}: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
+    }
+    this.params = r.data;
+  }
+
+  fit(trusted: Matrix): FittedSparseAutoencoder {
+    checkFitInput(trusted, SPARSE_AUTOENCODER);
+    const features = this.params.features ?? 4 * trusted.cols;
+    const { net, result } = SparseAutoencoderNet.train(trusted, netOptions(this.params, features));
+    return new FittedSparseAutoencoder(this.params, net, trusted.rows, {
+      bestEpoch: result.bestEpoch,
+      trainLoss: result.trainLoss,
+      validationLoss: result.validationLoss,
+    });
+  }
+}
+
+export class FittedSparseAutoencoder implements FittedDetector<SparseAutoencoderParams> {
+  readonly kind = SPARSE_AUTOENCODER;
+  readonly dim: number;
+
+  constructor(
+    readonly params: Readonly<SparseAutoencoderParams>,
+    readonly net: SparseAutoencoderNet,
+    readonly nTrain: number,
+    readonly curve: { bestEpoch: number; trainLoss: number[]; validationLoss: number[] },
+  ) {
+    this.dim = net.inputDim;
+  }
+
+  score(x: Matrix): Float64Array {
+    checkScoreInput(x, this.dim, SPARSE_AUTOENCODER);
+    return this.net.score(x);
+  }
+
+  /**
+   * The largest additive parts of each row's score: dictionary features as kind "direction" (index = the
+   * SAE feature; contribution = rarityWeight × surprisal / trusted mean rarity, with its activation and
+   * trusted firing rate) and input features as kind "feature" (their share of the reconstruction term).
+   */
+  explain(x: Matrix, top = 5): Explanation[] {
+    checkScoreInput(x, this.dim, SPARSE_AUTOENCODER);
+    const { rarityWeight } = this.params;
+    const meanRarity = this.net.stats.meanRarity;
+    return this.net.breakdown(x, Number.MAX_SAFE_INTEGER).map((b) => {
+      const items: Contribution[] = b.active.map((a): SaeFeatureContribution => {
+        const contribution = (rarityWeight * a.surprisal) / meanRarity;
+        return {
+          kind: "direction",
+          index: a.feature,
+          contribution,
+          share: b.score > 0 ? contribution / b.score : 0,
+          activation: a.activation,
+          trustedFiringRate: a.trustedFiringRate,
+        };
+      });
+      b.featureErrorTerms.forEach((c, j) =>
+        items.push({ kind: "feature", index: j, contribution: c, share: b.score > 0 ? c / b.score : 0 }),
+      );
+      items.sort((p, q) => q.contribution - p.contribution);
+      return { score: b.score, top: items.slice(0, top) };
+    });
+  }
+
+  save(dir: string): void {
+    const { stats } = this.net;
+    saveEnvelope(
+      dir,
+      {
+        kind: SPARSE_AUTOENCODER,
+        params: this.params,
+        state: {
+          features: this.net.options.features,
+          nTrusted: stats.nTrusted,
+          meanError: stats.meanError,
+          meanRarity: stats.meanRarity,
+          ...this.curve,
+        },
+        dim: this.dim,
+        nTrain: this.nTrain,
+      },
+      {
+        ...netTensors(this.net.params, this.net.standardizer),
+        "sae.firing_counts": { shape: [stats.firingCounts.length], data: stats.firingCounts },
+      },
+    );
+  }
+
+  static restore(loaded: LoadedDetector): FittedSparseAutoencoder {
+    const params = parseWith(loaded, "params", paramsSchema);
+    const state = parseWith(loaded, "state", stateSchema);
+    const d = loaded.envelope.meta.dim;
+    const { params: weights, standardizer } = restoreNet(loaded.dir, loaded.tensors, params.standardize, d);
+    const firingCounts = tensorOf(loaded, "sae.firing_counts", Float64Array);
+    const stats = { firingCounts, nTrusted: state.nTrusted, meanError: state.meanError, meanRarity: state.meanRarity };
+    const net = SparseAutoencoderNet.fromState(netOptions(params, state.features), d, standardizer, weights, stats, loaded.dir);
+    const { bestEpoch, trainLoss, validationLoss } = state;
+    return new FittedSparseAutoencoder(params, net, loaded.envelope.meta.nTrain, { bestEpoch, trainLoss, validationLoss });
+  }
+}
+
+export function sparseAutoencoder(params: Partial<SparseAutoencoderParams> = {}): SparseAutoencoderSpec {
+  return new SparseAutoencoderSpec(params);
+}
