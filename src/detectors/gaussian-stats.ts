@@ -3,8 +3,8 @@
 // shards fitted apart merge exactly by Chan et al.'s pairwise update extended to the higher moments.
 
 import { MadkitError } from "../errors.js";
-import { gramInto } from "../linalg/blas.js";
-import { matrix, type Matrix } from "../linalg/matrix.js";
+import { gemvInto, gramInto } from "../linalg/blas.js";
+import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
 
 /** Rows converted to float64 at a time: bounds the temporary to BLOCK x d doubles. */
 const BLOCK = 2048;
@@ -32,33 +32,48 @@ export class GaussianStats {
     return GaussianStats.empty(x.cols).update(x);
   }
 
-  /** Add rows in place (in blocks); returns this. */
+  /**
+   * Add rows in place, a block at a time; returns this. Each block is centred on its own mean in float64,
+   * then its Gram matrix is formed by syrk in the input's precision (float32 rows: ssyrk, as numpy does
+   * for float32 data; float64 rows: dsyrk) and merged into the float64 totals.
+   */
   update(x: Matrix): this {
     if (x.cols !== this.dim) {
       throw new MadkitError("DIMENSION_MISMATCH", `GaussianStats: accumulating ${this.dim} features, got a block of ${x.cols}`);
     }
     const d = this.dim;
-    const buf = new Float64Array(Math.min(BLOCK, x.rows) * d);
+    const f32 = x.data instanceof Float32Array;
+    const cap = Math.min(BLOCK, x.rows);
+    const buf: FloatArray = f32 ? new Float32Array(cap * d) : new Float64Array(cap * d);
+    const norms: FloatArray = f32 ? new Float32Array(cap) : new Float64Array(cap);
+    const gram: FloatArray = f32 ? new Float32Array(d * d) : new Float64Array(d * d);
+    const cubic: FloatArray = f32 ? new Float32Array(d) : new Float64Array(d);
+    const m = new Float64Array(d);
     for (let start = 0; start < x.rows; start += BLOCK) {
       const nb = Math.min(BLOCK, x.rows - start);
       const y = buf.subarray(0, nb * d);
       const src = x.data.subarray(start * d, (start + nb) * d);
-      const m = new Float64Array(d);
+      m.fill(0);
       for (let i = 0; i < nb; i++) for (let j = 0, o = i * d; j < d; j++) m[j]! += src[o + j]!;
       for (let j = 0; j < d; j++) m[j]! /= nb;
-      // Two-pass centring within the block keeps the scatter free of catastrophic cancellation.
-      for (let i = 0; i < nb; i++) for (let j = 0, o = i * d; j < d; j++) y[o + j] = src[o + j]! - m[j]!;
-      const s = new Float64Array(d * d);
-      gramInto(matrix(nb, d, y), s, 1, 0);
-      const v = new Float64Array(d);
+      // Centring within the block keeps the Gram matrix free of catastrophic cancellation.
+      const a = norms.subarray(0, nb);
       let q = 0;
-      for (let i = 0, o = 0; i < nb; i++, o += d) {
-        let a = 0;
-        for (let j = 0; j < d; j++) a += y[o + j]! * y[o + j]!;
-        q += a * a;
-        for (let j = 0; j < d; j++) v[j]! += a * y[o + j]!;
+      for (let i = 0; i < nb; i++) {
+        let ai = 0;
+        for (let j = 0, o = i * d; j < d; j++) {
+          y[o + j] = src[o + j]! - m[j]!;
+          const v = y[o + j]!;
+          ai += v * v;
+        }
+        a[i] = ai;
+        q += ai * ai;
       }
-      this.absorb(nb, m, s, v, q);
+      const yb = matrix(nb, d, y);
+      gramInto(yb, gram, 1, 0);
+      // Σ‖y‖² y = Yᵀa.
+      gemvInto(yb, a, cubic, { trans: true });
+      this.absorb(nb, m, Float64Array.from(gram), Float64Array.from(cubic), q);
     }
     return this;
   }

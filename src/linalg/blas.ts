@@ -77,16 +77,42 @@ export function gemm<T extends FloatArray>(a: Matrix<T>, b: Matrix<T>, opts: Gem
 }
 
 /**
- * Accumulate the Gram matrix: C ← alpha·AᵀA + beta·C for a float64 A (rows x d) into a d x d float64 C.
- * dsyrk computes one triangle at half gemm's cost; the other is mirrored so C is a plain full matrix.
+ * C ← alpha·AᵀA + beta·C for A (rows x d) into a d x d C of the same element type (ssyrk or dsyrk).
+ * syrk computes one triangle at half gemm's cost; the other is mirrored so C is a plain full matrix.
  */
-export function gramInto(a: Matrix<Float64Array>, c: Float64Array, alpha = 1, beta = 1): void {
+export function gramInto<T extends FloatArray>(a: Matrix<T>, c: T, alpha = 1, beta = 1): void {
   const d = a.cols;
   if (c.length !== d * d) {
     throw new MadkitError("DIMENSION_MISMATCH", `gram: output has ${c.length} elements, a ${d} x ${d} matrix needs ${d * d}`);
   }
+  const is32 = a.data instanceof Float32Array;
+  if (is32 !== c instanceof Float32Array) throw new MadkitError("BAD_ARGUMENT", "gram: A and C must share an element type");
   if (d === 0) return;
-  if (a.rows > 0) openblas().cblas_dsyrk(ROW_MAJOR, UPPER, TRANS, d, a.rows, alpha, a.data, d, beta, c, d);
-  else if (beta !== 1) for (let i = 0; i < c.length; i++) c[i]! *= beta;
+  if (a.rows > 0) {
+    const lib = openblas();
+    (is32 ? lib.cblas_ssyrk : lib.cblas_dsyrk)(ROW_MAJOR, UPPER, TRANS, d, a.rows, alpha, a.data, d, beta, c, d);
+  } else if (beta !== 1) for (let i = 0; i < c.length; i++) c[i]! *= beta;
   for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) c[j * d + i] = c[i * d + j]!;
+}
+
+/** y ← alpha·op(A)·x + beta·y in A's precision (x and y of the same element type). */
+export function gemvInto<T extends FloatArray>(a: Matrix<T>, x: T, y: T, opts: { trans?: boolean; alpha?: number; beta?: number } = {}): void {
+  const inLen = opts.trans ? a.rows : a.cols;
+  const outLen = opts.trans ? a.cols : a.rows;
+  if (x.length !== inLen || y.length !== outLen) {
+    throw new MadkitError(
+      "DIMENSION_MISMATCH",
+      `gemv: op(A) is ${outLen} x ${inLen}, x has ${x.length} entries and y ${y.length}`,
+    );
+  }
+  const is32 = a.data instanceof Float32Array;
+  if (is32 !== x instanceof Float32Array || is32 !== y instanceof Float32Array) {
+    throw new MadkitError("BAD_ARGUMENT", "gemv: A, x and y must share an element type");
+  }
+  if (a.rows === 0 || a.cols === 0) {
+    if ((opts.beta ?? 0) === 0) y.fill(0);
+    return;
+  }
+  const lib = openblas();
+  (is32 ? lib.cblas_sgemv : lib.cblas_dgemv)(ROW_MAJOR, opts.trans ? TRANS : NO_TRANS, a.rows, a.cols, opts.alpha ?? 1, a.data, a.cols, x, 1, opts.beta ?? 0, y, 1);
 }

@@ -17,6 +17,7 @@ export interface OpenBlas {
   readonly cblas_sgemm: Fn;
   readonly cblas_dgemm: Fn;
   readonly cblas_dsyrk: Fn;
+  readonly cblas_ssyrk: Fn;
   readonly cblas_sgemv: Fn;
   readonly cblas_dgemv: Fn;
   readonly dsyevd_: Fn;
@@ -80,6 +81,7 @@ export function openblas(): OpenBlas {
     cblas_sgemm: f("void cblas_sgemm(int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int)"),
     cblas_dgemm: f("void cblas_dgemm(int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int)"),
     cblas_dsyrk: f("void cblas_dsyrk(int, int, int, int, int, double, double*, int, double, double*, int)"),
+    cblas_ssyrk: f("void cblas_ssyrk(int, int, int, int, int, float, float*, int, float, float*, int)"),
     cblas_sgemv: f("void cblas_sgemv(int, int, int, int, float, float*, int, float*, int, float, float*, int)"),
     cblas_dgemv: f("void cblas_dgemv(int, int, int, int, double, double*, int, double*, int, double, double*, int)"),
     // Fortran LAPACK: every argument by pointer, column-major (a symmetric matrix is its own transpose).

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { gemm, gramInto } from "../../src/linalg/blas.js";
+import { gemm, gemvInto, gramInto } from "../../src/linalg/blas.js";
 import { cholesky, choleskySolve, symmetricEigen } from "../../src/linalg/lapack.js";
 import { matrix, type FloatArray, type Matrix } from "../../src/linalg/matrix.js";
 import { chooseCoreType } from "../../src/linalg/openblas.js";
@@ -37,10 +37,11 @@ function naive(a: Matrix, b: Matrix, ta: boolean, tb: boolean): Float64Array {
 }
 
 test("gemm equals a triple loop for every transpose combination in float64 and float32", () => {
-  for (const [make, tol] of [
-    [(n: number) => new Float64Array(n), 1e-12],
-    [(n: number) => new Float32Array(n), 1e-4],
-  ] as const) {
+  const cases: [(n: number) => FloatArray, number][] = [
+    [(n) => new Float64Array(n), 1e-12],
+    [(n) => new Float32Array(n), 1e-4],
+  ];
+  for (const [make, tol] of cases) {
     for (const ta of [false, true])
       for (const tb of [false, true]) {
         const a = ta ? randomMatrix(13, 7, make, 1) : randomMatrix(7, 13, make, 1);
@@ -69,13 +70,30 @@ test("gemm names both shapes when inner dimensions disagree", () => {
   assert.throws(() => gemm(a, a), /2 x 3 but op\(B\) is 2 x 3/);
 });
 
-test("gramInto equals AᵀA from a triple loop and is exactly symmetric", () => {
+test("gramInto equals AᵀA from a triple loop in both precisions and is exactly symmetric", () => {
   const a = randomMatrix(50, 9, (n) => new Float64Array(n), 5);
   const c = new Float64Array(81);
   gramInto(a, c, 1, 0);
   const ref = naive(a, a, true, false);
   for (let i = 0; i < 81; i++) assert.ok(Math.abs(c[i]! - ref[i]!) < 1e-12);
   for (let i = 0; i < 9; i++) for (let j = 0; j < 9; j++) assert.equal(c[i * 9 + j], c[j * 9 + i]);
+  const c32 = new Float32Array(81).fill(1);
+  gramInto(matrix(50, 9, Float32Array.from(a.data)), c32, 2, 1);
+  for (let i = 0; i < 81; i++) assert.ok(Math.abs(c32[i]! - (2 * ref[i]! + 1)) < 1e-4);
+});
+
+test("gemvInto equals a loop for A·x and Aᵀ·x", () => {
+  const a = randomMatrix(6, 4, (n) => new Float64Array(n), 9);
+  const x4 = Float64Array.of(1, -2, 3, 0.5);
+  const y6 = new Float64Array(6);
+  gemvInto(a, x4, y6);
+  const ref = naive(a, matrix(4, 1, x4), false, false);
+  for (let i = 0; i < 6; i++) assert.ok(Math.abs(y6[i]! - ref[i]!) < 1e-12);
+  const x6 = Float64Array.of(1, 2, 3, 4, 5, 6);
+  const y4 = new Float64Array(4);
+  gemvInto(a, x6, y4, { trans: true });
+  const refT = naive(a, matrix(6, 1, x6), true, false);
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(y4[i]! - refT[i]!) < 1e-12);
 });
 
 test("symmetricEigen returns ascending eigenpairs with A·v = λ·v and orthonormal vectors", () => {
