@@ -60,6 +60,15 @@ function cos(a: Float32Array, ai: number, b: Float32Array): number {
   return dot / Math.sqrt(na * nb);
 }
 
+test("SAE decoder rows have unit norm after training", () => {
+  for (let i = 0; i < 64; i++) {
+    const dir = net.featureDirection(i);
+    let ss = 0;
+    for (const v of dir) ss += v * v;
+    assert.ok(Math.abs(Math.sqrt(ss) - 1) < 1e-5, `feature ${i} norm ${Math.sqrt(ss)}`);
+  }
+});
+
 test("SAE decoder directions recover the planted dictionary atoms (max cosine ≥ 0.9 for at least 90% of them)", () => {
   let recovered = 0;
   for (let a = 0; a < nAtoms; a++) {
