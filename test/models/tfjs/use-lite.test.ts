@@ -94,6 +94,20 @@ test("an input's activations at every hook are the same alone and inside a batch
   assert.equal(get(alone.activations[0]!, "blocks.1.hook_resid_post").rows, wasm.tokenize(target).ids.length);
 });
 
+test("splitting a batch into many small graph runs gives the same activations as one run", async () => {
+  const small = await loadUseLiteSource({ backend: "wasm", maxPaddedTokens: 40 });
+  try {
+    const texts = [...selfInstructInstructions().slice(40, 46), "", "Hi."];
+    const hooks = ["blocks.0.hook_mlp_out", "blocks.1.hook_resid_post", SENTENCE_EMBEDDING_HOOK];
+    const [a, b] = [await wasm.forward(texts, { hooks }), await small.forward(texts, { hooks })];
+    texts.forEach((_, i) => {
+      for (const h of hooks) assertClose(get(b.activations[i]!, h).data, get(a.activations[i]!, h).data, 2e-6, `input ${i} ${h}`);
+    });
+  } finally {
+    await small.dispose();
+  }
+});
+
 test("wasm and cpu backends agree within 1e-4 at every hook", async () => {
   const cpu = await loadUseLiteSource({ backend: "cpu" });
   try {
