@@ -4,6 +4,21 @@
 import { MadkitError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
 
+/**
+ * Throw NON_FINITE for row `row` of x, naming the first bad column; for callers that detect a bad row
+ * cheaply (a NaN/Inf propagates into a row norm) instead of scanning every value up front.
+ */
+export function throwNonFinite(x: Matrix, row: number, kind: string, what: "trusted" | "input"): never {
+  const d = x.cols;
+  for (let j = 0; j < d; j++) {
+    const v = x.data[row * d + j]!;
+    if (!Number.isFinite(v)) {
+      throw new MadkitError("NON_FINITE", `${kind}: ${what} row ${row} column ${j} is ${v}; every value must be finite`);
+    }
+  }
+  throw new MadkitError("NON_FINITE", `${kind}: ${what} row ${row} has values too large to square without overflow`);
+}
+
 function checkFinite(x: Matrix, kind: string, what: string): void {
   const data = x.data;
   for (let i = 0; i < data.length; i++) {
@@ -25,18 +40,21 @@ function checkShape(x: Matrix, kind: string, what: string): void {
   }
 }
 
-/** Trusted data: at least `minRows` rows, at least one column, all finite. */
-export function checkFitInput(x: Matrix, kind: string, minRows = 2): void {
+/**
+ * Trusted data: at least `minRows` rows, at least one column, all finite. `scanFinite: false` is for
+ * callers that detect non-finite rows themselves in a pass they make anyway (and then call throwNonFinite).
+ */
+export function checkFitInput(x: Matrix, kind: string, minRows = 2, scanFinite = true): void {
   checkShape(x, kind, "trusted matrix");
   if (x.cols < 1) throw new MadkitError("BAD_INPUT", `${kind}: trusted matrix has no columns`);
   if (x.rows < minRows) {
     throw new MadkitError("BAD_INPUT", `${kind}: needs at least ${minRows} trusted rows to fit, got ${x.rows}`);
   }
-  checkFinite(x, kind, "trusted");
+  if (scanFinite) checkFinite(x, kind, "trusted");
 }
 
 /** Rows to score: the fitted column count, all finite (zero rows is allowed and gives zero scores). */
-export function checkScoreInput(x: Matrix, dim: number, kind: string): void {
+export function checkScoreInput(x: Matrix, dim: number, kind: string, scanFinite = true): void {
   checkShape(x, kind, "input matrix");
   if (x.cols !== dim) {
     throw new MadkitError(
@@ -44,5 +62,5 @@ export function checkScoreInput(x: Matrix, dim: number, kind: string): void {
       `${kind}: detector was fitted on ${dim} features but the input has ${x.cols}`,
     );
   }
-  checkFinite(x, kind, "input");
+  if (scanFinite) checkFinite(x, kind, "input");
 }

@@ -8,7 +8,7 @@ import { gemm } from "../linalg/blas.js";
 import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
 import type { DetectorSpec, FittedDetector } from "./detector.js";
 import { parseWith, saveEnvelope, type LoadedDetector } from "./envelope.js";
-import { checkFitInput, checkScoreInput } from "./input-checks.js";
+import { checkFitInput, checkScoreInput, throwNonFinite } from "./input-checks.js";
 
 export const KNN = "knn";
 
@@ -38,10 +38,10 @@ export class KnnSpec implements DetectorSpec<KnnParams> {
   }
 
   fit(trusted: Matrix): FittedKnn {
-    checkFitInput(trusted, KNN, this.params.k);
-    // A private copy: the caller may reuse its buffer after fitting.
-    const data = trusted.data instanceof Float32Array ? Float32Array.from(trusted.data) : Float64Array.from(trusted.data);
-    return new FittedKnn(this.params, matrix(trusted.rows, trusted.cols, data as FloatArray));
+    // Non-finite rows are caught by the row-norm pass the fitted detector makes anyway (no extra scan).
+    checkFitInput(trusted, KNN, this.params.k, false);
+    // A private copy (memcpy): the caller may reuse its buffer after fitting.
+    return new FittedKnn(this.params, matrix(trusted.rows, trusted.cols, trusted.data.slice()), trusted);
   }
 }
 
@@ -66,21 +66,32 @@ export class FittedKnn implements FittedDetector<KnnParams> {
   /** ‖t‖² per base row (euclidean ranking key). */
   private readonly baseNorms: Float64Array;
 
+  /** `source`, when given, is the caller's matrix the rows were copied from: named in NON_FINITE errors. */
   constructor(
     readonly params: Readonly<KnnParams>,
     /** The trusted rows as fitted. */
     readonly trusted: Matrix,
+    source: Matrix = trusted,
   ) {
     this.dim = trusted.cols;
-    const f32 = trusted.data instanceof Float32Array;
-    this.base = params.metric === "cosine" ? normalizeRows(trusted, (n) => (f32 ? new Float32Array(n) : new Float64Array(n))) : trusted;
     const d = this.dim;
-    this.baseNorms = new Float64Array(trusted.rows);
+    const data = trusted.data;
+    const norms = new Float64Array(trusted.rows);
     for (let i = 0; i < trusted.rows; i++) {
       let s = 0;
-      for (let j = 0, o = i * d; j < d; j++) s += this.base.data[o + j]! * this.base.data[o + j]!;
-      this.baseNorms[i] = s;
+      for (let j = 0, o = i * d; j < d; j++) s += data[o + j]! * data[o + j]!;
+      // s − s is NaN exactly when a NaN/Inf reached the norm.
+      if (s - s !== 0) throwNonFinite(source, i, KNN, "trusted");
+      norms[i] = s;
     }
+    if (params.metric === "cosine") {
+      const f32 = data instanceof Float32Array;
+      this.base = normalizeRows(trusted, (n) => (f32 ? new Float32Array(n) : new Float64Array(n)));
+      for (let i = 0; i < trusted.rows; i++) norms[i] = norms[i]! > 0 ? 1 : 0;
+    } else {
+      this.base = trusted;
+    }
+    this.baseNorms = norms;
   }
 
   /** The k nearest trusted rows of each input row: indices (n x k) and float64 distances, nearest first. */

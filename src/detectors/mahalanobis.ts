@@ -3,10 +3,10 @@
 // scikit-learn 1.2 computes them). Fitted from mergeable GaussianStats, so any N fits in O(d²) memory.
 
 import { z } from "zod";
-import { MadkitError } from "../errors.js";
-import { symmetricEigen } from "../linalg/lapack.js";
+import { isMadkitError, MadkitError } from "../errors.js";
+import { cholesky, choleskyDiagonal, choleskyInverseFactor, symmetricEigen } from "../linalg/lapack.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
-import { forEachCentredBlock, topK } from "./centred-projection.js";
+import { Directions, forEachCentredBlock, topK } from "./centred-projection.js";
 import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
 import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
 import { GaussianStats } from "./gaussian-stats.js";
@@ -23,7 +23,7 @@ const paramsSchema = z
 
 export type MahalanobisParams = z.infer<typeof paramsSchema>;
 
-/** Eigenvalues below this fraction of the largest (times d) count as zero, as scikit-learn's pinvh does. */
+/** Double-precision machine epsilon: pivots below d·ε of the largest variance count as zero (as pinvh's cutoff). */
 const EPS = 2.220446049250313e-16;
 
 export class MahalanobisSpec implements DetectorSpec<MahalanobisParams> {
@@ -36,8 +36,8 @@ export class MahalanobisSpec implements DetectorSpec<MahalanobisParams> {
   }
 
   fit(trusted: Matrix): FittedMahalanobis {
-    checkFitInput(trusted, MAHALANOBIS);
-    return this.fitStats(GaussianStats.of(trusted));
+    checkFitInput(trusted, MAHALANOBIS, 2, false);
+    return this.fitStats(GaussianStats.of(trusted, MAHALANOBIS));
   }
 
   /** Fit from statistics accumulated elsewhere (streamed, or merged from shards). */
@@ -55,7 +55,8 @@ export class MahalanobisSpec implements DetectorSpec<MahalanobisParams> {
     }
     const cov = stats.covariance();
     const constant: number[] = [];
-    for (let j = 0; j < d; j++) if (cov[j * d + j] === 0) constant.push(j);
+    // Constant up to rounding: float32 sums of a repeated value are not exact, so allow 1e-6 relative spread.
+    for (let j = 0; j < d; j++) if (cov[j * d + j]! <= 1e-12 * stats.mean[j]! ** 2) constant.push(j);
     if (how === "empirical" && constant.length > 0) {
       throw new MadkitError(
         "BAD_INPUT",
@@ -72,18 +73,7 @@ export class MahalanobisSpec implements DetectorSpec<MahalanobisParams> {
       for (let i = 0; i < cov.length; i++) cov[i]! *= 1 - shrinkage;
       for (let j = 0; j < d; j++) cov[j * d + j]! += shrinkage * mu;
     }
-    const eig = symmetricEigen(cov, d);
-    const top = eig.values[d - 1]!;
-    const cutoff = top * d * EPS;
-    let rank = 0;
-    for (let j = 0; j < d; j++) if (eig.values[j]! > cutoff) rank++;
-    if (rank < d) {
-      throw new MadkitError(
-        "BAD_INPUT",
-        `mahalanobis (${how}): the covariance has rank ${rank} of ${d} (collinear features); use covariance "ledoit-wolf" or "oas"`,
-      );
-    }
-    return new FittedMahalanobis(this.params, Float64Array.from(stats.mean), eig.values, eig.vectors.data, shrinkage, n);
+    return new FittedMahalanobis(this.params, Float64Array.from(stats.mean), cov, shrinkage, n);
   }
 }
 
@@ -117,37 +107,56 @@ export function oasShrinkage(n: number, cov: Float64Array, d: number): number {
 
 const stateSchema = z.object({ shrinkage: z.number().min(0).max(1) });
 
+/**
+ * Whitening by the inverse Cholesky factor: z = L⁻¹(x−μ) and score = ‖z‖², a sum of squares, so float32
+ * scoring loses nothing to cancellation. A pivot below d·ε of the largest variance means Σ is singular
+ * to working precision (scikit-learn's pinvh would drop that direction); we refuse instead.
+ */
+function whitener(cov: Float64Array, d: number, how: string): Float64Array {
+  const singular = (detail: string) =>
+    new MadkitError(
+      "BAD_INPUT",
+      `mahalanobis (${how}): the covariance is singular (${detail}: collinear or duplicated features); use covariance "ledoit-wolf" or "oas"`,
+    );
+  let factor;
+  try {
+    factor = cholesky(cov, d);
+  } catch (e) {
+    if (isMadkitError(e) && e.code === "BAD_INPUT") throw singular("not positive definite");
+    throw e;
+  }
+  const diag = choleskyDiagonal(factor);
+  let maxVar = 0;
+  for (let j = 0; j < d; j++) maxVar = Math.max(maxVar, cov[j * d + j]!);
+  for (let j = 0; j < d; j++) if (diag[j]! * diag[j]! <= maxVar * d * EPS) throw singular(`pivot ${j} is ${(diag[j]! * diag[j]!).toExponential(2)}`);
+  return choleskyInverseFactor(factor);
+}
+
 export class FittedMahalanobis implements FittedDetector<MahalanobisParams> {
   readonly kind = MAHALANOBIS;
   readonly dim: number;
-  /** Rows v_j/√λ_j: ‖W(x−μ)‖² is the squared Mahalanobis distance. */
-  private readonly whiten: Matrix<Float64Array>;
+  /** L⁻¹ (row-major, lower): ‖L⁻¹(x−μ)‖² is the squared Mahalanobis distance. */
+  private readonly whiten: Directions;
+  private eig: { values: Float64Array; vectors: Float64Array; whiten: Directions } | undefined;
 
   constructor(
     readonly params: Readonly<MahalanobisParams>,
     readonly mean: Float64Array,
-    /** Eigenvalues of the (shrunk) covariance, ascending. */
-    readonly eigenvalues: Float64Array,
-    /** Row j is the eigenvector of eigenvalues[j]. */
-    readonly eigenvectors: Float64Array,
+    /** The (shrunk) covariance Σ, d x d row-major. */
+    readonly covariance: Float64Array,
     readonly shrinkage: number,
     readonly nTrain: number,
   ) {
     const d = mean.length;
     this.dim = d;
-    const w = new Float64Array(d * d);
-    for (let j = 0; j < d; j++) {
-      const s = 1 / Math.sqrt(eigenvalues[j]!);
-      for (let p = 0, o = j * d; p < d; p++) w[o + p] = eigenvectors[o + p]! * s;
-    }
-    this.whiten = matrix(d, d, w);
+    this.whiten = new Directions(matrix(d, d, whitener(covariance, d, params.covariance)));
   }
 
   score(x: Matrix): Float64Array {
-    checkScoreInput(x, this.dim, MAHALANOBIS);
+    checkScoreInput(x, this.dim, MAHALANOBIS, false);
     const out = new Float64Array(x.rows);
     const d = this.dim;
-    forEachCentredBlock(x, this.mean, this.whiten, (start, rows, _xc, z) => {
+    forEachCentredBlock(x, this.mean, this.whiten, MAHALANOBIS, (start, rows, _xc, _norms, z) => {
       for (let i = 0; i < rows; i++) {
         let s = 0;
         for (let j = 0, o = i * d; j < d; j++) s += z[o + j]! * z[o + j]!;
@@ -157,12 +166,34 @@ export class FittedMahalanobis implements FittedDetector<MahalanobisParams> {
     return out;
   }
 
-  /** Principal directions of the trusted covariance that carry most of each row's distance. */
+  /** Eigendecomposition of Σ (computed on first use): values ascending, row j of vectors = eigenvector j. */
+  eigen(): { values: Float64Array; vectors: Float64Array } {
+    return this.eigenBasis();
+  }
+
+  private eigenBasis(): { values: Float64Array; vectors: Float64Array; whiten: Directions } {
+    if (!this.eig) {
+      const d = this.dim;
+      const { values, vectors } = symmetricEigen(this.covariance, d);
+      const w = new Float64Array(d * d);
+      for (let j = 0; j < d; j++) {
+        const s = 1 / Math.sqrt(Math.max(values[j]!, Number.MIN_VALUE));
+        for (let p = 0, o = j * d; p < d; p++) w[o + p] = vectors.data[o + p]! * s;
+      }
+      this.eig = { values, vectors: vectors.data, whiten: new Directions(matrix(d, d, w)) };
+    }
+    return this.eig;
+  }
+
+  /**
+   * Principal directions of the trusted covariance that carry most of each row's distance: in the eigenbasis
+   * the squared distance splits into d additive parts (v_jᵀ(x−μ))²/λ_j. Index = rank by trusted variance.
+   */
   explain(x: Matrix, top = 5): Explanation[] {
-    checkScoreInput(x, this.dim, MAHALANOBIS);
+    checkScoreInput(x, this.dim, MAHALANOBIS, false);
     const d = this.dim;
     const out: Explanation[] = [];
-    forEachCentredBlock(x, this.mean, this.whiten, (_start, rows, _xc, z) => {
+    forEachCentredBlock(x, this.mean, this.eigenBasis().whiten, MAHALANOBIS, (_start, rows, _xc, _norms, z) => {
       for (let i = 0; i < rows; i++) {
         const parts = new Float64Array(d);
         let s = 0;
@@ -191,8 +222,7 @@ export class FittedMahalanobis implements FittedDetector<MahalanobisParams> {
       { kind: MAHALANOBIS, params: this.params, state: { shrinkage: this.shrinkage }, dim: d, nTrain: this.nTrain },
       {
         mean: { shape: [d], data: this.mean },
-        eigenvalues: { shape: [d], data: this.eigenvalues },
-        eigenvectors: { shape: [d, d], data: this.eigenvectors },
+        covariance: { shape: [d, d], data: this.covariance },
       },
     );
   }
@@ -202,12 +232,11 @@ export class FittedMahalanobis implements FittedDetector<MahalanobisParams> {
     const state = parseWith(loaded, "state", stateSchema);
     const d = loaded.envelope.meta.dim;
     const mean = tensorOf(loaded, "mean", Float64Array);
-    const values = tensorOf(loaded, "eigenvalues", Float64Array);
-    const vectors = tensorOf(loaded, "eigenvectors", Float64Array);
-    if (mean.length !== d || values.length !== d || vectors.length !== d * d || !values.every((v) => v > 0)) {
-      throw new MadkitError("STORE_CORRUPT", `${loaded.dir}: mahalanobis weights do not match dim ${d} or have non-positive eigenvalues`);
+    const covariance = tensorOf(loaded, "covariance", Float64Array);
+    if (mean.length !== d || covariance.length !== d * d || !covariance.every(Number.isFinite)) {
+      throw new MadkitError("STORE_CORRUPT", `${loaded.dir}: mahalanobis weights do not match dim ${d} or are not finite`);
     }
-    return new FittedMahalanobis(params, mean, values, vectors, state.shrinkage, loaded.envelope.meta.nTrain);
+    return new FittedMahalanobis(params, mean, covariance, state.shrinkage, loaded.envelope.meta.nTrain);
   }
 }
 

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { MadkitError } from "../errors.js";
 import { symmetricEigen } from "../linalg/lapack.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
-import { forEachCentredBlock, topK } from "./centred-projection.js";
+import { Directions, forEachCentredBlock, topK } from "./centred-projection.js";
 import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
 import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
 import { GaussianStats } from "./gaussian-stats.js";
@@ -45,8 +45,8 @@ export class PcaSpec implements DetectorSpec<PcaParams> {
   }
 
   fit(trusted: Matrix): FittedPca {
-    checkFitInput(trusted, PCA);
-    return this.fitStats(GaussianStats.of(trusted));
+    checkFitInput(trusted, PCA, 2, false);
+    return this.fitStats(GaussianStats.of(trusted, PCA));
   }
 
   fitStats(stats: GaussianStats): FittedPca {
@@ -82,7 +82,8 @@ export class FittedPca implements FittedDetector<PcaParams> {
   readonly kind = PCA;
   readonly dim: number;
   /** Directions scored against: kept ones (residual) or scaled discarded ones (whitened). */
-  private readonly projection: Matrix<Float64Array>;
+  private readonly projection: Directions;
+  private readonly kept: Directions;
 
   constructor(
     readonly params: Readonly<PcaParams>,
@@ -97,8 +98,9 @@ export class FittedPca implements FittedDetector<PcaParams> {
   ) {
     const d = mean.length;
     this.dim = d;
+    this.kept = new Directions(matrix(k, d, directions.subarray(0, k * d)));
     if (params.variant === "residual") {
-      this.projection = matrix(k, d, directions.subarray(0, k * d));
+      this.projection = this.kept;
     } else {
       const floor = Math.max(variances[0]! * VARIANCE_FLOOR, Number.MIN_VALUE);
       const w = new Float64Array((d - k) * d);
@@ -106,27 +108,24 @@ export class FittedPca implements FittedDetector<PcaParams> {
         const s = 1 / Math.sqrt(Math.max(variances[j]!, floor));
         for (let p = 0; p < d; p++) w[(j - k) * d + p] = directions[j * d + p]! * s;
       }
-      this.projection = matrix(d - k, d, w);
+      this.projection = new Directions(matrix(d - k, d, w));
     }
   }
 
   score(x: Matrix): Float64Array {
-    checkScoreInput(x, this.dim, PCA);
+    checkScoreInput(x, this.dim, PCA, false);
     const out = new Float64Array(x.rows);
-    const d = this.dim;
-    const m = this.projection.rows;
+    const m = this.projection.w.rows;
     const whitened = this.params.variant === "whitened";
-    forEachCentredBlock(x, this.mean, this.projection, (start, rows, xc, z) => {
+    forEachCentredBlock(x, this.mean, this.projection, PCA, (start, rows, _xc, norms, z) => {
       for (let i = 0; i < rows; i++) {
         let proj = 0;
         for (let j = 0, o = i * m; j < m; j++) proj += z[o + j]! * z[o + j]!;
         if (whitened) {
           out[start + i] = proj;
         } else {
-          // ‖x−μ‖² − ‖Vₖᵀ(x−μ)‖² (Pythagoras; float64 keeps the cancellation harmless at activation scales).
-          let norm = 0;
-          for (let j = 0, o = i * d; j < d; j++) norm += xc[o + j]! * xc[o + j]!;
-          out[start + i] = Math.max(0, norm - proj);
+          // ‖x−μ‖² − ‖Vₖᵀ(x−μ)‖² (Pythagoras): one gemm with k columns instead of a full reconstruction.
+          out[start + i] = Math.max(0, norms[i]! - proj);
         }
       }
     });
@@ -135,13 +134,12 @@ export class FittedPca implements FittedDetector<PcaParams> {
 
   /** Input features that carry most of each row's reconstruction error (x − x̂)_f². */
   explain(x: Matrix, top = 5): Explanation[] {
-    checkScoreInput(x, this.dim, PCA);
+    checkScoreInput(x, this.dim, PCA, false);
     const d = this.dim;
     const k = this.k;
-    const kept = matrix(k, d, this.directions.subarray(0, k * d));
     const scores = this.score(x);
     const out: Explanation[] = [];
-    forEachCentredBlock(x, this.mean, kept, (start, rows, xc, z) => {
+    forEachCentredBlock(x, this.mean, this.kept, PCA, (start, rows, xc, _norms, z) => {
       for (let i = 0; i < rows; i++) {
         const err = new Float64Array(d);
         for (let p = 0; p < d; p++) {

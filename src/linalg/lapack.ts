@@ -82,3 +82,28 @@ export function choleskySolve(c: CholeskyFactor, b: Matrix<Float64Array>): Matri
   for (let i = 0; i < n; i++) for (let j = 0; j < nrhs; j++) out[i * nrhs + j] = x[j * n + i]!;
   return matrix(n, nrhs, out);
 }
+
+/**
+ * L⁻¹ for the Cholesky factor A = L·Lᵀ, row-major n x n (lower triangular, zeros above): z = L⁻¹x
+ * whitens x, since ‖L⁻¹x‖² = xᵀA⁻¹x.
+ */
+export function choleskyInverseFactor(c: CholeskyFactor): Float64Array {
+  const n = c.n;
+  const t = Float64Array.from(c.factor);
+  if (n === 0) return t;
+  const info = new Int32Array(1);
+  // The factor is lower-triangular column-major; dtrtri inverts it in place, leaving the other triangle alone.
+  openblas().dtrtri_("L", "N", Int32Array.of(n), t, Int32Array.of(n), info);
+  if (info[0] !== 0) throw new MadkitError("BAD_INPUT", `choleskyInverseFactor: the factor is singular (zero pivot ${info[0]})`);
+  // Column-major lower (j*n + i holds row i, column j, i ≥ j) to row-major lower, zeroing the upper triangle.
+  const out = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) for (let i = j; i < n; i++) out[i * n + j] = t[j * n + i]!;
+  return out;
+}
+
+/** Diagonal of the Cholesky factor L (its squares are the pivots: a tiny one means a near-singular matrix). */
+export function choleskyDiagonal(c: CholeskyFactor): Float64Array {
+  const out = new Float64Array(c.n);
+  for (let j = 0; j < c.n; j++) out[j] = c.factor[j * c.n + j]!;
+  return out;
+}

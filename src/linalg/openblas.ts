@@ -23,6 +23,7 @@ export interface OpenBlas {
   readonly dsyevd_: Fn;
   readonly dpotrf_: Fn;
   readonly dpotrs_: Fn;
+  readonly dtrtri_: Fn;
   /** e.g. "OpenBLAS 0.3.21 ... SkylakeX" — for benchmark reports. */
   readonly config: string;
 }
@@ -88,6 +89,7 @@ export function openblas(): OpenBlas {
     dsyevd_: f("void dsyevd_(char*, char*, int*, double*, int*, double*, double*, int*, int*, int*, int*)"),
     dpotrf_: f("void dpotrf_(char*, int*, double*, int*, int*)"),
     dpotrs_: f("void dpotrs_(char*, int*, int*, double*, int*, double*, int*, int*)"),
+    dtrtri_: f("void dtrtri_(char*, char*, int*, double*, int*, int*)"),
     config: String((lib.func("char* openblas_get_config()") as Fn)()),
   };
   return cached;

@@ -30,6 +30,16 @@ test("empirical mahalanobis names constant features; all-constant data fails for
   rejects(() => mahalanobis({ covariance: "oas" }).fit(flat), "BAD_INPUT", /all 10 features are constant/);
 });
 
+test("a float32 constant feature is recognised despite rounding, and a duplicated feature is reported as singular", () => {
+  const x = Float32Array.from(data.train.data);
+  for (let i = 0; i < 300; i++) x[i * 10 + 2] = 0.1;
+  rejects(() => mahalanobis({ covariance: "empirical" }).fit(matrix(300, 10, x)), "BAD_INPUT", /constant.*first: 2/);
+  const dup = Float64Array.from(data.train.data);
+  for (let i = 0; i < 300; i++) dup[i * 10 + 5] = dup[i * 10 + 4]!;
+  rejects(() => mahalanobis({ covariance: "empirical" }).fit(matrix(300, 10, dup)), "BAD_INPUT", /singular.*collinear/);
+  assert.ok(mahalanobis({ covariance: "ledoit-wolf" }).fit(matrix(300, 10, dup)).score(data.test).every(Number.isFinite));
+});
+
 test("unknown detectors and bad hyper-parameters raise BAD_ARGUMENT naming the field", () => {
   rejects(() => createDetector("lof"), "BAD_ARGUMENT", /unknown detector 'lof'.*mahalanobis/);
   rejects(() => createDetector("mahalanobis", { covariance: "graphical-lasso" }), "BAD_ARGUMENT", /covariance/);
@@ -49,7 +59,7 @@ test("mahalanobis explanations add up to the score and name the direction an out
     assert.ok(Math.abs(sum - scores[i]!) < 1e-9 * (1 + scores[i]!), "all d directions sum to the score");
   }
   // A point displaced along the trusted covariance's smallest-variance direction: that direction (rank d-1) leads.
-  const v = fitted.eigenvectors.subarray(0, 10);
+  const v = fitted.eigen().vectors.subarray(0, 10);
   const x = Float64Array.from(fitted.mean);
   for (let j = 0; j < 10; j++) x[j]! += 3 * v[j]!;
   const [e] = fitted.explain(matrix(1, 10, x), 1);
