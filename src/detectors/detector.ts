@@ -4,10 +4,16 @@
 
 import type { Matrix } from "../linalg/matrix.js";
 
-/** One reason a row scored high: a principal direction or an input feature, with its part of the score. */
+/**
+ * One reason a row scored high: a principal direction, an input feature or a mixture component, with its part
+ * of the score. For "component" the share is the component's posterior responsibility for the row.
+ */
 export interface Contribution {
-  readonly kind: "direction" | "feature";
-  /** Feature index, or principal-direction rank (0 = the direction of largest trusted variance). */
+  readonly kind: "direction" | "feature" | "component";
+  /**
+   * Feature index, component index, or direction rank (0 = the method's leading direction: largest trusted
+   * variance for Mahalanobis/PCA, largest weight for a batch method's directions).
+   */
   readonly index: number;
   /** This item's additive part of the row's score. */
   readonly contribution: number;
@@ -26,6 +32,11 @@ export interface FittedDetector<P extends object = object> {
   readonly params: Readonly<P>;
   /** Number of columns the detector was fitted on; every scored matrix must have as many. */
   readonly dim: number;
+  /**
+   * "input" (the default when absent): a row's score depends only on that row. "batch": scores depend on the
+   * other rows passed to the same `score` call (QUE, spectral signatures); benchmarks report these separately.
+   */
+  readonly scope?: "input" | "batch";
   /** One anomaly score per row; higher = more anomalous. The input is not modified. */
   score(x: Matrix): Float64Array;
   /** Why each row scored as it did; present where the method allows it. */
