@@ -10,7 +10,7 @@ export { firstNonFinite, matrix, row, rowSlice, vstack32, zeros32, zeros64, type
 
 // Models
 export { loadModel, resolveModel, SHORT_NAMES, type LoadModelOptions, type ModelSpec } from "./models/registry.js";
-export { BLOCK_HOOKS, blockHook, FINAL_NORM_HOOK, LOGITS_HOOK, resolveHooks } from "./models/hook-names.js";
+export { BLOCK_HOOKS, blockHook, FINAL_NORM_HOOK, LOGITS_HOOK, resolveHooks, SENTENCE_EMBEDDING_HOOK } from "./models/hook-names.js";
 export type { ActivationSource, ForwardOptions, ForwardResult, HookGranularity, HookPoint, InputActivations, ModelInfo, Tokenization } from "./models/source.js";
 
 // Activations: extraction, the on-disk store, inputs, pooling

