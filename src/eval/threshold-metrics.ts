@@ -3,17 +3,16 @@
 // exchangeable normal inputs the false-positive rate is at most α in expectation).
 
 import { MadkitError } from "../errors.js";
+import { ConformalCalibration } from "./conformal.js";
 import type { Labels } from "./ranking-metrics.js";
 
 export function calibrateThreshold(trustedScores: ArrayLike<number>, alpha: number): number {
   if (!(alpha > 0 && alpha < 1)) throw new MadkitError("BAD_ARGUMENT", `alpha must be in (0, 1), got ${alpha}`);
-  const n = trustedScores.length;
-  if (n === 0) throw new MadkitError("BAD_INPUT", "threshold calibration needs at least one held-out trusted score");
-  const sorted = Float64Array.from(trustedScores).sort();
-  // Conformal rank: flag x when its score exceeds the ⌈(n+1)(1−α)⌉-th smallest calibration score.
-  const rank = Math.ceil((n + 1) * (1 - alpha));
-  if (rank > n) return Infinity; // too few calibration points to ever flag at this α
-  return sorted[rank - 1]!;
+  if (trustedScores.length === 0) throw new MadkitError("BAD_INPUT", "threshold calibration needs at least one held-out trusted score");
+  // Conformal rank: flag x when its score exceeds the ⌈(n+1)(1−α)⌉-th smallest calibration score. The rank
+  // is computed in conformal.ts from α(n+1) exactly as the p-value test p ≤ α does; ⌈(n+1)·(1−α)⌉ in floating
+  // point rounded up at exact boundaries (n = 9, α = 0.7 gave rank 4, not 3) and disagreed with p ≤ α.
+  return new ConformalCalibration(trustedScores).threshold(alpha);
 }
 
 export interface ThresholdMetrics {
