@@ -1,13 +1,13 @@
 // Mergeable sufficient statistics of a Gaussian fit, in float64: count, mean, centred scatter Σ(x-m)(x-m)ᵀ,
-// and the two higher moments Ledoit-Wolf shrinkage needs (Σ‖x-m‖⁴ and Σ‖x-m‖²(x-m)). Rows stream in blocks;
-// shards fitted apart merge exactly by Chan et al.'s pairwise update extended to the higher moments.
+// and optionally the two higher moments Ledoit-Wolf shrinkage needs (Σ‖x-m‖⁴ and Σ‖x-m‖²(x-m)). Rows stream
+// in blocks; shards fitted apart merge exactly by Chan et al.'s pairwise update extended to those moments.
 
 import { MadkitError } from "../errors.js";
-import { gemvInto, gramInto } from "../linalg/blas.js";
+import { gemvInto, gramInto, rank1Into } from "../linalg/blas.js";
 import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
 import { throwNonFinite } from "./input-checks.js";
 
-/** Rows converted to float64 at a time: bounds the temporary to BLOCK x d doubles. */
+/** Rows centred at a time: bounds the temporary to BLOCK x d values. */
 const BLOCK = 4096;
 
 export class GaussianStats {
@@ -21,22 +21,26 @@ export class GaussianStats {
     readonly cubic: Float64Array,
     /** Σ‖x-m‖⁴. */
     public quartic: number,
+    /** Whether cubic and quartic are tracked (they cost one more pass over each block). */
+    readonly fourthMoments: boolean,
   ) {}
 
-  static empty(dim: number): GaussianStats {
+  static empty(dim: number, opts: { fourthMoments?: boolean } = {}): GaussianStats {
     if (!Number.isInteger(dim) || dim < 1) throw new MadkitError("BAD_ARGUMENT", `GaussianStats: dim must be a positive integer, got ${dim}`);
-    return new GaussianStats(dim, 0, new Float64Array(dim), new Float64Array(dim * dim), new Float64Array(dim), 0);
+    return new GaussianStats(dim, 0, new Float64Array(dim), new Float64Array(dim * dim), new Float64Array(dim), 0, opts.fourthMoments ?? true);
   }
 
   /** Statistics of all rows of x; a non-finite value raises NON_FINITE naming `kind`, row and column. */
-  static of(x: Matrix, kind = "GaussianStats"): GaussianStats {
-    return GaussianStats.empty(x.cols).update(x, kind);
+  static of(x: Matrix, kind = "GaussianStats", opts: { fourthMoments?: boolean } = {}): GaussianStats {
+    return GaussianStats.empty(x.cols, opts).update(x, kind);
   }
 
   /**
-   * Add rows in place, a block at a time; returns this. Each block is centred on its own mean in float64,
-   * then its Gram matrix is formed by syrk in the input's precision (float32 rows: ssyrk, as numpy does
-   * for float32 data; float64 rows: dsyrk) and merged into the float64 totals.
+   * Add rows in place, a block at a time; returns this. Each block is centred on its own mean (gemv for the
+   * sums, a rank-one ger update to subtract it), its Gram matrix formed by syrk, all in the input's
+   * precision (float32 rows: single precision, as numpy does for float32 data), and merged into the float64
+   * totals. In float32 the block mean is off by ~1e-7 relative; that only moves the centring point, and the
+   * scatter about it differs from the exact one by nb·δδᵀ, a ~1e-12 relative effect.
    */
   update(x: Matrix, kind = "GaussianStats"): this {
     if (x.cols !== this.dim) {
@@ -45,23 +49,23 @@ export class GaussianStats {
     const d = this.dim;
     const f32 = x.data instanceof Float32Array;
     const cap = Math.min(BLOCK, x.rows);
-    const buf: FloatArray = f32 ? new Float32Array(cap * d) : new Float64Array(cap * d);
-    const norms: FloatArray = f32 ? new Float32Array(cap) : new Float64Array(cap);
-    const gram: FloatArray = f32 ? new Float32Array(d * d) : new Float64Array(d * d);
-    const cubic: FloatArray = f32 ? new Float32Array(d) : new Float64Array(d);
+    const make = (n: number): FloatArray => (f32 ? new Float32Array(n) : new Float64Array(n));
+    const buf = make(cap * d);
+    const norms = make(cap);
+    const gram = make(d * d);
+    const cubic = make(d);
+    const ones = make(cap).fill(1);
+    const sums = make(d);
+    const negMean = make(d);
     const m = new Float64Array(d);
-    const ones: FloatArray = (f32 ? new Float32Array(cap) : new Float64Array(cap)).fill(1);
-    const sums: FloatArray = f32 ? new Float32Array(d) : new Float64Array(d);
     for (let start = 0; start < x.rows; start += BLOCK) {
       const nb = Math.min(BLOCK, x.rows - start);
-      const y = buf.subarray(0, nb * d);
       const src = x.data.subarray(start * d, (start + nb) * d);
-      // Block mean by gemv (Xᵀ·1/nb). In float32 it is off by ~1e-7 relative, which only shifts the centring
-      // point: the scatter about it differs from the exact one by nb·δδᵀ, a second-order ~1e-12 effect.
       gemvInto(matrix(nb, d, src), ones.subarray(0, nb), sums, { trans: true });
       let finite = true;
       for (let j = 0; j < d; j++) {
         m[j] = sums[j]! / nb;
+        negMean[j] = -m[j]!;
         if (m[j]! - m[j]! !== 0) finite = false;
       }
       // A NaN/Inf anywhere in the block poisons its mean: find the first offending row to name it.
@@ -69,25 +73,24 @@ export class GaussianStats {
         for (let i = 0; i < nb; i++) for (let j = 0; j < d; j++) if (!Number.isFinite(src[i * d + j]!)) throwNonFinite(x, start + i, kind, "trusted");
         throwNonFinite(x, start, kind, "trusted");
       }
-      // Centring within the block keeps the Gram matrix free of catastrophic cancellation.
-      const a = norms.subarray(0, nb);
-      let q = 0;
-      for (let i = 0; i < nb; i++) {
-        let ai = 0;
-        for (let j = 0, o = i * d; j < d; j++) {
-          y[o + j] = src[o + j]! - m[j]!;
-          const v = y[o + j]!;
-          ai += v * v;
-        }
-        // Finite values too large to square overflow the norm.
-        if (ai - ai !== 0) throwNonFinite(x, start + i, kind, "trusted");
-        a[i] = ai;
-        q += ai * ai;
-      }
+      const y = buf.subarray(0, nb * d);
+      y.set(src);
       const yb = matrix(nb, d, y);
+      rank1Into(yb, ones.subarray(0, nb), negMean);
       gramInto(yb, gram, 1, 0);
-      // Σ‖y‖² y = Yᵀa.
-      gemvInto(yb, a, cubic, { trans: true });
+      let q = 0;
+      if (this.fourthMoments) {
+        const a = norms.subarray(0, nb);
+        for (let i = 0; i < nb; i++) {
+          let ai = 0;
+          for (let j = 0, o = i * d; j < d; j++) ai += y[o + j]! * y[o + j]!;
+          a[i] = ai;
+          q += ai * ai;
+        }
+        if (q - q !== 0) throwNonFinite(x, start, kind, "trusted");
+        // Σ‖y‖² y = Yᵀa.
+        gemvInto(yb, a, cubic, { trans: true });
+      }
       this.absorb(nb, m, Float64Array.from(gram), Float64Array.from(cubic), q);
     }
     return this;
@@ -98,13 +101,15 @@ export class GaussianStats {
     if (other.dim !== this.dim) {
       throw new MadkitError("DIMENSION_MISMATCH", `GaussianStats.merge: shards have ${this.dim} and ${other.dim} features`);
     }
-    const out = this.clone();
+    // Higher moments survive only when both shards tracked them.
+    const both = this.fourthMoments && other.fourthMoments;
+    const out = new GaussianStats(this.dim, this.count, Float64Array.from(this.mean), Float64Array.from(this.scatter), Float64Array.from(this.cubic), this.quartic, both);
     out.absorb(other.count, other.mean, other.scatter, other.cubic, other.quartic);
     return out;
   }
 
   clone(): GaussianStats {
-    return new GaussianStats(this.dim, this.count, Float64Array.from(this.mean), Float64Array.from(this.scatter), Float64Array.from(this.cubic), this.quartic);
+    return new GaussianStats(this.dim, this.count, Float64Array.from(this.mean), Float64Array.from(this.scatter), Float64Array.from(this.cubic), this.quartic, this.fourthMoments);
   }
 
   /** Maximum-likelihood covariance scatter / n (scikit-learn's EmpiricalCovariance). */
@@ -117,12 +122,12 @@ export class GaussianStats {
   }
 
   /** Rebuild from saved arrays (e.g. a shard written by another process). */
-  static fromParts(parts: { count: number; mean: Float64Array; scatter: Float64Array; cubic: Float64Array; quartic: number }): GaussianStats {
+  static fromParts(parts: { count: number; mean: Float64Array; scatter: Float64Array; cubic: Float64Array; quartic: number; fourthMoments: boolean }): GaussianStats {
     const d = parts.mean.length;
     if (parts.scatter.length !== d * d || parts.cubic.length !== d) {
       throw new MadkitError("DIMENSION_MISMATCH", `GaussianStats.fromParts: mean has ${d} entries, scatter ${parts.scatter.length}, cubic ${parts.cubic.length}`);
     }
-    return new GaussianStats(d, parts.count, parts.mean, parts.scatter, parts.cubic, parts.quartic);
+    return new GaussianStats(d, parts.count, parts.mean, parts.scatter, parts.cubic, parts.quartic, parts.fourthMoments);
   }
 
   /**
@@ -144,6 +149,7 @@ export class GaussianStats {
         delta[j] = newMean[j]! - mean[j]!;
         c += delta[j]! * delta[j]!;
       }
+      if (!this.fourthMoments) return { delta, v2: new Float64Array(d), q2: 0 };
       let tr = 0;
       for (let j = 0; j < d; j++) tr += s[j * d + j]!;
       const sd = new Float64Array(d);

@@ -37,7 +37,8 @@ export class MahalanobisSpec implements DetectorSpec<MahalanobisParams> {
 
   fit(trusted: Matrix): FittedMahalanobis {
     checkFitInput(trusted, MAHALANOBIS, 2, false);
-    return this.fitStats(GaussianStats.of(trusted, MAHALANOBIS));
+    // Only Ledoit-Wolf needs the fourth moments; the others skip that pass.
+    return this.fitStats(GaussianStats.of(trusted, MAHALANOBIS, { fourthMoments: this.params.covariance === "ledoit-wolf" }));
   }
 
   /** Fit from statistics accumulated elsewhere (streamed, or merged from shards). */
@@ -46,6 +47,9 @@ export class MahalanobisSpec implements DetectorSpec<MahalanobisParams> {
     const n = stats.count;
     const how = this.params.covariance;
     if (n < 2) throw new MadkitError("BAD_INPUT", `mahalanobis: needs at least 2 trusted rows, got ${n}`);
+    if (how === "ledoit-wolf" && !stats.fourthMoments) {
+      throw new MadkitError("BAD_ARGUMENT", "mahalanobis (ledoit-wolf): the statistics were accumulated without fourthMoments, which Ledoit-Wolf needs");
+    }
     if (how === "empirical" && n <= d) {
       throw new MadkitError(
         "BAD_INPUT",

@@ -46,7 +46,7 @@ export class PcaSpec implements DetectorSpec<PcaParams> {
 
   fit(trusted: Matrix): FittedPca {
     checkFitInput(trusted, PCA, 2, false);
-    return this.fitStats(GaussianStats.of(trusted, PCA));
+    return this.fitStats(GaussianStats.of(trusted, PCA, { fourthMoments: false }));
   }
 
   fitStats(stats: GaussianStats): FittedPca {

@@ -116,3 +116,17 @@ export function gemvInto<T extends FloatArray>(a: Matrix<T>, x: T, y: T, opts: {
   const lib = openblas();
   (is32 ? lib.cblas_sgemv : lib.cblas_dgemv)(ROW_MAJOR, opts.trans ? TRANS : NO_TRANS, a.rows, a.cols, opts.alpha ?? 1, a.data, a.cols, x, 1, opts.beta ?? 0, y, 1);
 }
+
+/** A ← A + alpha·x·yᵀ (rank-one update) in A's precision; x has A.rows entries, y A.cols. */
+export function rank1Into<T extends FloatArray>(a: Matrix<T>, x: T, y: T, alpha = 1): void {
+  if (x.length !== a.rows || y.length !== a.cols) {
+    throw new MadkitError("DIMENSION_MISMATCH", `ger: A is ${a.rows} x ${a.cols}, x has ${x.length} entries and y ${y.length}`);
+  }
+  const is32 = a.data instanceof Float32Array;
+  if (is32 !== x instanceof Float32Array || is32 !== y instanceof Float32Array) {
+    throw new MadkitError("BAD_ARGUMENT", "ger: A, x and y must share an element type");
+  }
+  if (a.rows === 0 || a.cols === 0) return;
+  const lib = openblas();
+  (is32 ? lib.cblas_sger : lib.cblas_dger)(ROW_MAJOR, a.rows, a.cols, alpha, x, 1, y, 1, a.data, a.cols);
+}

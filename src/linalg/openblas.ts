@@ -20,6 +20,8 @@ export interface OpenBlas {
   readonly cblas_ssyrk: Fn;
   readonly cblas_sgemv: Fn;
   readonly cblas_dgemv: Fn;
+  readonly cblas_sger: Fn;
+  readonly cblas_dger: Fn;
   readonly dsyevd_: Fn;
   readonly dpotrf_: Fn;
   readonly dpotrs_: Fn;
@@ -85,6 +87,8 @@ export function openblas(): OpenBlas {
     cblas_ssyrk: f("void cblas_ssyrk(int, int, int, int, int, float, float*, int, float, float*, int)"),
     cblas_sgemv: f("void cblas_sgemv(int, int, int, int, float, float*, int, float*, int, float, float*, int)"),
     cblas_dgemv: f("void cblas_dgemv(int, int, int, int, double, double*, int, double*, int, double, double*, int)"),
+    cblas_sger: f("void cblas_sger(int, int, int, float, float*, int, float*, int, float*, int)"),
+    cblas_dger: f("void cblas_dger(int, int, int, double, double*, int, double*, int, double*, int)"),
     // Fortran LAPACK: every argument by pointer, column-major (a symmetric matrix is its own transpose).
     dsyevd_: f("void dsyevd_(char*, char*, int*, double*, int*, double*, double*, int*, int*, int*, int*)"),
     dpotrf_: f("void dpotrf_(char*, int*, double*, int*, int*)"),

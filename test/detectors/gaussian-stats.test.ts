@@ -55,6 +55,23 @@ test("shards fitted apart merge to the statistics of all rows, in any order", ()
   }
 });
 
+test("without fourth moments the mean and scatter are the same, and merging with such a shard drops them", () => {
+  const lean = GaussianStats.of(train, "test", { fourthMoments: false });
+  const ref = direct();
+  assert.equal(lean.fourthMoments, false);
+  close(lean.mean, ref.mean, 1e-12, "mean");
+  close(lean.scatter, ref.scatter, 1e-10, "scatter");
+  assert.equal(GaussianStats.of(train).merge(lean).fourthMoments, false);
+});
+
+test("float32 rows give the float64 statistics to single precision", () => {
+  const s32 = GaussianStats.of({ rows: train.rows, cols: 7, data: Float32Array.from(train.data) });
+  const s64 = GaussianStats.of({ rows: train.rows, cols: 7, data: Float64Array.from(Float32Array.from(train.data)) });
+  close(s32.mean, s64.mean, 1e-6, "mean");
+  close(s32.scatter, s64.scatter, 1e-5, "scatter");
+  close([s32.quartic], [s64.quartic], 1e-5, "quartic");
+});
+
 test("merging shards of different widths raises DIMENSION_MISMATCH", () => {
   assert.throws(() => GaussianStats.empty(3).merge(GaussianStats.empty(4)), /3 and 4 features/);
 });

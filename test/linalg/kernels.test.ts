@@ -2,8 +2,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { gemm, gemvInto, gramInto } from "../../src/linalg/blas.js";
-import { cholesky, choleskySolve, symmetricEigen } from "../../src/linalg/lapack.js";
+import { gemm, gemvInto, gramInto, rank1Into } from "../../src/linalg/blas.js";
+import { cholesky, choleskyDiagonal, choleskyInverseFactor, choleskySolve, symmetricEigen } from "../../src/linalg/lapack.js";
 import { matrix, type FloatArray, type Matrix } from "../../src/linalg/matrix.js";
 import { chooseCoreType } from "../../src/linalg/openblas.js";
 
@@ -129,6 +129,38 @@ test("choleskySolve solves an SPD system and cholesky rejects an indefinite matr
   const back = naive(matrix(n, n, s), sol, false, false);
   for (let i = 0; i < back.length; i++) assert.ok(Math.abs(back[i]! - b.data[i]!) < 1e-10);
   assert.throws(() => cholesky(Float64Array.of(1, 2, 2, 1), 2), /not positive definite/);
+});
+
+test("rank1Into adds alpha·x·yᵀ in both precisions", () => {
+  for (const make of [(n: number) => new Float64Array(n), (n: number) => new Float32Array(n)] as ((n: number) => FloatArray)[]) {
+    const a = randomMatrix(3, 4, make, 12);
+    const before = Float64Array.from(a.data);
+    const x = make(3);
+    x.set([1, 2, -1]);
+    const y = make(4);
+    y.set([0.5, 0, 2, -3]);
+    rank1Into(a as Matrix<FloatArray>, x, y, -2);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) assert.ok(Math.abs(a.data[i * 4 + j]! - (before[i * 4 + j]! - 2 * x[i]! * y[j]!)) < 1e-6);
+  }
+});
+
+test("the inverse Cholesky factor is lower triangular and whitens: ‖L⁻¹b‖² = bᵀA⁻¹b", () => {
+  const n = 7;
+  const x = randomMatrix(40, n, (k) => new Float64Array(k), 10);
+  const a = new Float64Array(n * n);
+  gramInto(x, a, 1, 0);
+  const c = cholesky(a, n);
+  const w = choleskyInverseFactor(c);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) assert.equal(w[i * n + j], 0);
+  const diag = choleskyDiagonal(c);
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(w[i * n + i]! * diag[i]! - 1) < 1e-12);
+  const b = randomMatrix(n, 1, (k) => new Float64Array(k), 11);
+  const solved = choleskySolve(c, b);
+  let quad = 0;
+  for (let i = 0; i < n; i++) quad += b.data[i]! * solved.data[i]!;
+  const z = naive(matrix(n, n, w), b, false, false);
+  const norm = z.reduce((s, v) => s + v * v, 0);
+  assert.ok(Math.abs(norm - quad) < 1e-10 * quad);
 });
 
 test("chooseCoreType picks SkylakeX only with avx512f and Haswell only with avx2", () => {
