@@ -4,11 +4,15 @@ import { MadkitError } from "../errors.js";
 import type { DetectorSpec, FittedDetector } from "./detector.js";
 import { loadEnvelope, type LoadedDetector } from "./envelope.js";
 import { AUTOENCODER, autoencoder, FittedAutoencoder } from "./autoencoder.js";
+import { FittedGaussianMixture, GAUSSIAN_MIXTURE, gaussianMixture } from "./gaussian-mixture.js";
 import { FittedIsolationForest, ISOLATION_FOREST, isolationForest } from "./isolation-forest.js";
 import { FittedKnn, KNN, knn } from "./knn.js";
+import { FittedLof, LOF, lof } from "./lof.js";
 import { FittedMahalanobis, MAHALANOBIS, mahalanobis } from "./mahalanobis.js";
 import { FittedPca, PCA, pca } from "./pca-residual.js";
+import { FittedQue, QUE, que } from "./que.js";
 import { FittedSparseAutoencoder, SPARSE_AUTOENCODER, sparseAutoencoder } from "./sparse-autoencoder.js";
+import { FittedSpectralSignature, SPECTRAL_SIGNATURE, spectralSignature } from "./spectral-signature.js";
 import { FittedVae, VAE, vae } from "./vae.js";
 
 interface Entry {
@@ -25,6 +29,10 @@ const DETECTORS: Readonly<Record<string, Entry>> = {
   [AUTOENCODER]: { create: (p) => autoencoder(p), restore: FittedAutoencoder.restore },
   [VAE]: { create: (p) => vae(p), restore: FittedVae.restore },
   [SPARSE_AUTOENCODER]: { create: (p) => sparseAutoencoder(p), restore: FittedSparseAutoencoder.restore },
+  [LOF]: { create: (p) => lof(p), restore: FittedLof.restore },
+  [GAUSSIAN_MIXTURE]: { create: (p) => gaussianMixture(p), restore: FittedGaussianMixture.restore },
+  [QUE]: { create: (p) => que(p), restore: FittedQue.restore },
+  [SPECTRAL_SIGNATURE]: { create: (p) => spectralSignature(p), restore: FittedSpectralSignature.restore },
 };
 
 export const detectorNames: readonly string[] = Object.keys(DETECTORS);
