@@ -206,8 +206,13 @@ export async function extractActivations(options: ExtractOptions): Promise<Extra
     }
     const builder = new PartBuilder(out, part, params, tokenRows);
     try {
-      for (let b = 0; b < items.length; b += batchSize) {
-        const batch = items.slice(b, b + batchSize);
+      // Batches run in order of text length so each padded batch wastes little work (ONNX pads to the
+      // longest input); results are pooled at once and added to the part in input order afterwards.
+      const order = items.map((_, i) => i).sort((a, b) => items[a]!.text.length - items[b]!.text.length || a - b);
+      const pooledByItem: Array<{ nTok: number; truncated: boolean; rows: Map<string, Float32Array> }> = new Array(items.length);
+      for (let b = 0; b < order.length; b += batchSize) {
+        const batchIdx = order.slice(b, b + batchSize);
+        const batch = batchIdx.map((i) => items[i]!);
         const res = await source.forward(
           batch.map((x) => x.text),
           { hooks: hookNames },
@@ -221,10 +226,8 @@ export async function extractActivations(options: ExtractOptions): Promise<Extra
         batch.forEach((x, j) => {
           const acts = res.activations[j]!;
           const nTok = res.tokenCounts[j]!;
-          if (res.truncated[j]) {
-            options.onWarning?.(`input '${x.id}' (#${x.index}) was truncated to ${nTok} tokens (model context ${source.info.contextLength})`);
-          }
-          builder.add({ index: x.index, id: x.id, sha256: x.sha256, label: x.label, tokens: nTok, truncated: res.truncated[j]!, meta: x.meta }, (h) => {
+          const rows = new Map<string, Float32Array>();
+          for (const h of hookPoints) {
             const m = acts.get(h.name);
             if (!m) throw new MadkitError("UNKNOWN_HOOK", `model '${source.info.id}' returned no '${h.name}' activations for input '${x.id}'`);
             if (m.cols !== h.dim) {
@@ -240,12 +243,20 @@ export async function extractActivations(options: ExtractOptions): Promise<Extra
             const pooled = poolTokens(m, pooling, h.granularity);
             const expect = pooledRows(pooling, h.granularity, m.rows);
             if (pooled.rows !== expect) throw new MadkitError("DIMENSION_MISMATCH", `hook '${h.name}' of input '${x.id}': pooled to ${pooled.rows} rows, expected ${expect}`);
-            return pooled.data;
-          });
+            rows.set(h.name, pooled.data);
+          }
+          pooledByItem[batchIdx[j]!] = { nTok, truncated: res.truncated[j]!, rows };
           tokens += nTok;
         });
         options.onProgress?.({ event: "batch", part, inputsDone: inputsDone + Math.min(b + batchSize, items.length), partsDone: part, tokens });
       }
+      items.forEach((x, i) => {
+        const r = pooledByItem[i]!;
+        if (r.truncated) {
+          options.onWarning?.(`input '${x.id}' (#${x.index}) was truncated to ${r.nTok} tokens (model context ${source.info.contextLength})`);
+        }
+        builder.add({ index: x.index, id: x.id, sha256: x.sha256, label: x.label, tokens: r.nTok, truncated: r.truncated, meta: x.meta }, (h) => r.rows.get(h.name)!);
+      });
       builder.finish();
     } catch (e) {
       builder.abort();
