@@ -51,7 +51,7 @@ function toFloat64(x: Matrix): Matrix<Float64Array> {
 }
 
 /**
- * The initial mixture the EM starts from: k-means++ centres (Arthur & Vassilvitskii's D² sampling, seeded),
+ * The initial mixture the EM starts from: greedy k-means++ centres (D² sampling, seeded),
  * each trusted row assigned to its nearest centre, then one M-step on those hard responsibilities. Exported
  * so a reference implementation can be started from the same point.
  */
@@ -65,9 +65,6 @@ function initialMixture(x: Matrix<Float64Array>, p: GaussianMixtureParams): Mixt
   const { rows: n, cols: d } = x;
   const k = p.components;
   const rng = new SeededRng(p.seed);
-  const centres: number[] = [rng.int(n)];
-  const nearest = new Float64Array(n).fill(Infinity);
-  const owner = new Int32Array(n);
   const sqDist = (i: number, c: number) => {
     let s = 0;
     for (let j = 0, a = i * d, b = c * d; j < d; j++) {
@@ -76,29 +73,46 @@ function initialMixture(x: Matrix<Float64Array>, p: GaussianMixtureParams): Mixt
     }
     return s;
   };
-  for (let c = 0; ; c++) {
-    const centre = centres[c]!;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const s = sqDist(i, centre);
-      if (s < nearest[i]!) {
-        nearest[i] = s;
-        owner[i] = c;
+  // nearest[i]: squared distance from row i to its closest centre so far; owner[i]: that centre's number.
+  const nearest = new Float64Array(n).fill(Infinity);
+  const owner = new Int32Array(n);
+  const candidate = new Float64Array(n);
+  const best = new Float64Array(n);
+  // Greedy k-means++ (as scikit-learn's kmeans_plusplus): draw 2 + ⌊ln k⌋ candidates by D² sampling and keep
+  // the one that lowers the total squared distance most; plain D² sampling often puts two centres in one cluster.
+  const trials = 2 + Math.floor(Math.log(k));
+  let total = 0;
+  const first = rng.int(n);
+  for (let i = 0; i < n; i++) {
+    nearest[i] = sqDist(i, first);
+    total += nearest[i]!;
+  }
+  for (let c = 1; c < k; c++) {
+    let bestPotential = Infinity;
+    for (let t = 0; t < trials; t++) {
+      let row = -1;
+      if (total > 0) {
+        let u = rng.uniform() * total;
+        for (let i = 0; i < n && row < 0; i++) {
+          u -= nearest[i]!;
+          if (u <= 0 && nearest[i]! > 0) row = i;
+        }
+        for (let i = n - 1; i >= 0 && row < 0; i--) if (nearest[i]! > 0) row = i;
       }
-      total += nearest[i]!;
+      if (row < 0) row = rng.int(n); // every row already coincides with a centre
+      let potential = 0;
+      for (let i = 0; i < n; i++) {
+        candidate[i] = Math.min(nearest[i]!, sqDist(i, row));
+        potential += candidate[i]!;
+      }
+      if (potential < bestPotential) {
+        bestPotential = potential;
+        best.set(candidate);
+      }
     }
-    if (centres.length === k) break;
-    // Draw the next centre with probability ∝ D²; when every row coincides with a centre, take them in turn.
-    let next = -1;
-    if (total > 0) {
-      let u = rng.uniform() * total;
-      for (let i = 0; i < n && next < 0; i++) {
-        u -= nearest[i]!;
-        if (u <= 0 && nearest[i]! > 0) next = i;
-      }
-      if (next < 0) for (let i = n - 1; i >= 0 && next < 0; i--) if (nearest[i]! > 0) next = i;
-    } else next = centres.length;
-    centres.push(next);
+    for (let i = 0; i < n; i++) if (best[i]! < nearest[i]!) owner[i] = c;
+    nearest.set(best);
+    total = bestPotential;
   }
   const resp = new Float64Array(n * k);
   for (let i = 0; i < n; i++) resp[i * k + owner[i]!] = 1;
