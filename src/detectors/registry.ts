@@ -4,6 +4,7 @@ import { MadkitError } from "../errors.js";
 import type { DetectorSpec, FittedDetector } from "./detector.js";
 import { loadEnvelope, type LoadedDetector } from "./envelope.js";
 import { AUTOENCODER, autoencoder, FittedAutoencoder } from "./autoencoder.js";
+import { FittedBehavioural, OUTPUT_ENTROPY, outputEntropy, PERPLEXITY, perplexity } from "./behavioural.js";
 import { FittedGaussianMixture, GAUSSIAN_MIXTURE, gaussianMixture } from "./gaussian-mixture.js";
 import { FittedIsolationForest, ISOLATION_FOREST, isolationForest } from "./isolation-forest.js";
 import { FittedKnn, KNN, knn } from "./knn.js";
@@ -29,6 +30,8 @@ const DETECTORS: Readonly<Record<string, Entry>> = {
   [AUTOENCODER]: { create: (p) => autoencoder(p), restore: FittedAutoencoder.restore },
   [VAE]: { create: (p) => vae(p), restore: FittedVae.restore },
   [SPARSE_AUTOENCODER]: { create: (p) => sparseAutoencoder(p), restore: FittedSparseAutoencoder.restore },
+  [PERPLEXITY]: { create: (p) => perplexity(p), restore: FittedBehavioural.restore },
+  [OUTPUT_ENTROPY]: { create: (p) => outputEntropy(p), restore: FittedBehavioural.restore },
   [LOF]: { create: (p) => lof(p), restore: FittedLof.restore },
   [GAUSSIAN_MIXTURE]: { create: (p) => gaussianMixture(p), restore: FittedGaussianMixture.restore },
   [QUE]: { create: (p) => que(p), restore: FittedQue.restore },

@@ -28,18 +28,27 @@ function withTmp<T>(fn: (dir: string) => T): T {
   }
 }
 
+/** Input shape a detector needs: width (default 16), and whether outliers must lie above the inliers (1-d value detectors). */
+export interface ConformanceShape {
+  readonly dim?: number;
+  readonly upward?: boolean;
+  /** Outlier shift in inlier standard deviations (plantedOutliers' default 4). */
+  readonly shift?: number;
+}
+
 /** Run the suite against `make`, a fresh spec each call (same params every time). */
-export function detectorConformance(label: string, make: () => DetectorSpec): void {
+export function detectorConformance(label: string, make: () => DetectorSpec, shape: ConformanceShape = {}): void {
+  const d = shape.dim ?? 16;
   describe(`detector conformance: ${label}`, () => {
-    const data = plantedOutliers({ nTrain: 600, nTest: 300, dim: 16, seed: 11, float32: true, outlierFraction: 0.1, shiftedFeatures: 0.25 });
+    const data = plantedOutliers({ nTrain: 600, nTest: 300, dim: d, seed: 11, float32: true, outlierFraction: 0.1, shiftedFeatures: 0.25, upward: shape.upward, shift: shape.shift });
     const fitted = make().fit(data.train);
     const scores = fitted.score(data.test);
 
     test("scores are finite, one per row, and zero rows give zero scores", () => {
       assert.equal(scores.length, data.test.rows);
       assert.ok(scores.every(Number.isFinite));
-      assert.equal(fitted.score(matrix(0, 16, new Float32Array(0))).length, 0);
-      assert.equal(fitted.dim, 16);
+      assert.equal(fitted.score(matrix(0, d, new Float32Array(0))).length, 0);
+      assert.equal(fitted.dim, d);
     });
 
     test("planted outliers rank above inliers with AUROC at least 0.9", () => {
@@ -63,21 +72,23 @@ export function detectorConformance(label: string, make: () => DetectorSpec): vo
     });
 
     test("scoring a matrix with a different column count raises DIMENSION_MISMATCH naming both", () => {
-      rejects(() => fitted.score(matrix(2, 15, new Float32Array(30))), "DIMENSION_MISMATCH", /16 features.*15/);
+      const other = d > 1 ? d - 1 : d + 1;
+      rejects(() => fitted.score(matrix(2, other, new Float32Array(2 * other))), "DIMENSION_MISMATCH", new RegExp(`${d} features.*${other}`));
     });
 
     test("NaN or Inf in fit or score raises NON_FINITE naming the row", () => {
       const bad = Float32Array.from(data.train.data);
-      bad[7 * 16 + 3] = NaN;
-      rejects(() => make().fit(matrix(data.train.rows, 16, bad)), "NON_FINITE", /row 7 column 3/);
-      const badTest = Float32Array.from(data.test.data.subarray(0, 5 * 16));
-      badTest[4 * 16] = Infinity;
-      rejects(() => fitted.score(matrix(5, 16, badTest)), "NON_FINITE", /row 4 column 0/);
+      const col = Math.min(3, d - 1);
+      bad[7 * d + col] = NaN;
+      rejects(() => make().fit(matrix(data.train.rows, d, bad)), "NON_FINITE", new RegExp(`row 7 column ${col}`));
+      const badTest = Float32Array.from(data.test.data.subarray(0, 5 * d));
+      badTest[4 * d] = Infinity;
+      rejects(() => fitted.score(matrix(5, d, badTest)), "NON_FINITE", /row 4 column 0/);
     });
 
     test("float64 input scores like the same float32 input", () => {
-      const f64 = make().fit(matrix(data.train.rows, 16, Float64Array.from(data.train.data)));
-      const s64 = f64.score(matrix(data.test.rows, 16, Float64Array.from(data.test.data)));
+      const f64 = make().fit(matrix(data.train.rows, d, Float64Array.from(data.train.data)));
+      const s64 = f64.score(matrix(data.test.rows, d, Float64Array.from(data.test.data)));
       for (let i = 0; i < s64.length; i++) assert.ok(Math.abs(s64[i]! - scores[i]!) <= 1e-4 * (1 + Math.abs(scores[i]!)), `row ${i}`);
     });
 

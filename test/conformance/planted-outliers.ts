@@ -23,6 +23,8 @@ export interface PlantedOptions {
   shift?: number;
   /** Fraction of features shifted in each outlier (default 0.1). */
   shiftedFeatures?: number;
+  /** Shift outliers upward only (for detectors whose score is the value itself); the random draws are unchanged. */
+  upward?: boolean;
   seed?: number;
   float32?: boolean;
 }
@@ -49,7 +51,10 @@ export function plantedOutliers(o: PlantedOptions): PlantedOutliers<Float32Array
   const shift = (o.shift ?? 4) * Math.sqrt(1 + 0.09);
   for (const i of rng.permutation(nTest).subarray(0, nOut)) {
     labels[i] = 1;
-    for (const j of rng.permutation(d).subarray(0, shifted)) test[i * d + j]! += rng.uniform() < 0.5 ? -shift : shift;
+    for (const j of rng.permutation(d).subarray(0, shifted)) {
+      const sign = rng.uniform() < 0.5 ? -1 : 1;
+      test[i * d + j]! += o.upward ? shift : sign * shift;
+    }
   }
   const wrap = (x: Float64Array, n: number) => (o.float32 ? matrix(n, d, Float32Array.from(x)) : matrix(n, d, x));
   return { train: wrap(train, nTrain), test: wrap(test, nTest), labels };

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { MadkitError } from "../../errors.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
+import { behaviourFromLogits, behaviourHookPoints, OUTPUT_ENTROPY_HOOK, TOKEN_NLL_HOOK } from "../behaviour-hooks.js";
 import { LOGITS_HOOK, resolveHooks } from "../hook-names.js";
 import type { ActivationSource, ForwardOptions, ForwardResult, HookPoint, ModelInfo, Tokenization } from "../source.js";
 import { readLlama2cCheckpoint, type Llama2cCheckpoint } from "./checkpoint.js";
@@ -41,7 +42,7 @@ export class Llama2cSource implements ActivationSource {
       vocabSize: c.vocabSize,
       contextLength: c.seqLen,
     };
-    this.hookPoints = llama2cHookNames(c).map((name) => {
+    this.hookPoints = llama2cHookNames(c).map((name): HookPoint => {
       const m = /^blocks\.(\d+)\./.exec(name);
       return {
         name,
@@ -49,7 +50,7 @@ export class Llama2cSource implements ActivationSource {
         granularity: "token" as const,
         layer: m ? Number(m[1]) : c.nLayers,
       };
-    });
+    }).concat(behaviourHookPoints(c.nLayers));
   }
 
   hooks(): readonly HookPoint[] {
@@ -74,13 +75,22 @@ export class Llama2cSource implements ActivationSource {
 
   async forward(texts: readonly string[], options: ForwardOptions): Promise<ForwardResult> {
     const chosen = resolveHooks(options.hooks, this.hookPoints);
-    const names = chosen.map((h) => h.name);
+    const wantNll = chosen.some((h) => h.name === TOKEN_NLL_HOOK);
+    const wantEntropy = chosen.some((h) => h.name === OUTPUT_ENTROPY_HOOK);
+    // Behaviour hooks are derived from the logits: run the classifier only when one of them (or logits) is asked for.
+    const names = chosen.map((h) => h.name).filter((n) => n !== TOKEN_NLL_HOOK && n !== OUTPUT_ENTROPY_HOOK);
+    if ((wantNll || wantEntropy) && !names.includes(LOGITS_HOOK)) names.push(LOGITS_HOOK);
     const activations: Map<string, Matrix<Float32Array>>[] = [];
     const tokenCounts: number[] = [];
     const truncated: boolean[] = [];
     for (const text of texts) {
       const { ids, truncated: cut } = this.contextIds(text);
       const { hooks } = forwardChunk(this.checkpoint, ids, { hooks: names });
+      if (wantNll || wantEntropy) {
+        const b = behaviourFromLogits(hooks.get(LOGITS_HOOK)!, ids, this.info.vocabSize, { nll: wantNll, entropy: wantEntropy });
+        if (b.nll) hooks.set(TOKEN_NLL_HOOK, b.nll);
+        if (b.entropy) hooks.set(OUTPUT_ENTROPY_HOOK, b.entropy);
+      }
       const out = new Map<string, Matrix<Float32Array>>();
       for (const h of chosen) out.set(h.name, matrix(ids.length, h.dim, hooks.get(h.name)!));
       activations.push(out);

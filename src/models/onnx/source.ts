@@ -10,7 +10,8 @@ import ort from "onnxruntime-node";
 import { MadkitError } from "../../errors.js";
 import { writeFileAtomic } from "../../io/atomic-write.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
-import { resolveHooks } from "../hook-names.js";
+import { behaviourFromLogits, behaviourHookPoints, isBehaviourHook, OUTPUT_ENTROPY_HOOK, TOKEN_NLL_HOOK } from "../behaviour-hooks.js";
+import { LOGITS_HOOK, resolveHooks } from "../hook-names.js";
 import type { ActivationSource, ForwardOptions, ForwardResult, HookPoint, ModelInfo, Tokenization } from "../source.js";
 import { mapHooks, type HookTensor } from "./hook-map.js";
 import { appendGraphOutputs, decodeModel, type GraphProto } from "./onnx-proto.js";
@@ -157,10 +158,28 @@ export class OnnxSource implements ActivationSource {
       }
     }
 
-    const fetch = [...new Set(chosen.map((h) => this.tensorOf.get(h.name)!))];
+    const wantNll = chosen.some((h) => h.name === TOKEN_NLL_HOOK);
+    const wantEntropy = chosen.some((h) => h.name === OUTPUT_ENTROPY_HOOK);
+    const graphHooks = chosen.filter((h) => !isBehaviourHook(h.name));
+    const logitsTensor = this.tensorOf.get(LOGITS_HOOK);
+    const fetch = [...new Set(graphHooks.map((h) => this.tensorOf.get(h.name)!))];
+    // Behaviour hooks derive from the logits, fetched only when one of them (or logits itself) is asked for.
+    if ((wantNll || wantEntropy) && logitsTensor !== undefined && !fetch.includes(logitsTensor)) fetch.push(logitsTensor);
     const out = await this.session.run(feeds, fetch);
     const activations = seqs.map(() => new Map<string, Matrix<Float32Array>>());
-    for (const h of chosen) {
+    if (wantNll || wantEntropy) {
+      const V = this.info.vocabSize;
+      const logits = toFloat32(out[logitsTensor!]!, logitsTensor!);
+      if (logits.length !== B * T * V) {
+        throw new MadkitError("DIMENSION_MISMATCH", `${this.info.id}: logits tensor '${logitsTensor}' has ${logits.length} values, expected ${B} x ${T} x ${V}`);
+      }
+      seqs.forEach((s, b) => {
+        const r = behaviourFromLogits(logits.subarray(b * T * V, (b * T + s.length) * V), s, V, { nll: wantNll, entropy: wantEntropy });
+        if (r.nll) activations[b]!.set(TOKEN_NLL_HOOK, matrix(s.length, 1, r.nll));
+        if (r.entropy) activations[b]!.set(OUTPUT_ENTROPY_HOOK, matrix(s.length, 1, r.entropy));
+      });
+    }
+    for (const h of graphHooks) {
       const tensorName = this.tensorOf.get(h.name)!;
       const t = out[tensorName]!;
       const data = toFloat32(t, tensorName);
@@ -252,6 +271,7 @@ export async function loadOnnxSource(opts: OnnxSourceOptions): Promise<Activatio
     granularity: "token",
     layer: h.layer,
   }));
+  if (hookPoints.some((h) => h.name === LOGITS_HOOK)) hookPoints.push(...behaviourHookPoints(nLayers));
   const padId = num(config, ["pad_token_id"]) ?? num(config, ["eos_token_id"]) ?? 0;
   const revision = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
   const info: ModelInfo = {

@@ -41,11 +41,12 @@ test("greedy continuation of 'Once upon a time' equals llama2.c's reference stor
 
 test("the source lists every hook point with its width and layer, in forward order", () => {
   const hooks = source.hooks();
-  assert.equal(hooks.length, 5 * 4 + 2);
+  assert.equal(hooks.length, 5 * 4 + 2 + 2);
   assert.deepEqual(hooks[0], { name: "blocks.0.hook_resid_pre", dim: 64, granularity: "token", layer: 0 });
   assert.deepEqual(hooks[19], { name: "blocks.4.hook_resid_post", dim: 64, granularity: "token", layer: 4 });
   assert.deepEqual(hooks[20], { name: "ln_final.hook_normalized", dim: 64, granularity: "token", layer: 5 });
   assert.deepEqual(hooks[21], { name: "logits", dim: 512, granularity: "token", layer: 5 });
+  assert.deepEqual(hooks.slice(22).map((h) => h.name), ["hook_token_nll", "hook_output_entropy"]);
   assert.equal(source.info.id, "llama2c:stories260K.bin");
   assert.match(source.info.revision, /^[0-9a-f]{16}$/);
   assert.equal(source.info.contextLength, 512);
