@@ -1,0 +1,500 @@
+// A detector bundle: one fitted detector per hook point, each hook's scores calibrated on held-out trusted
+// inputs, a combiner over hooks, and a conformal calibration of the combined score, so one call turns an
+// input's activations into per-hook scores, a combined score, a p-value and a flag at level α.
+//
+// The trusted inputs are split once by a seeded permutation: a `calibrationFraction` share is held out. With one
+// hook the held-out scores serve both the hook's normaliser and the combined calibration (the combined score is
+// then a monotone function of the hook's score, so the p-value stays valid, if anything conservative). With
+// several hooks the held-out share is halved: the first half fits the per-hook normalisers (z-score mean/std,
+// p-value tables), the second calibrates the combined score, so the combined score is a fixed function of each
+// calibration input and the conformal guarantee P(flag | trusted) ≤ α holds exactly.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import type { ActivationStore } from "../activations/store.js";
+import { POOLINGS, type Pooling } from "../activations/pooling.js";
+import { MadkitError } from "../errors.js";
+import { ConformalCalibration, conformalFlag } from "../eval/conformal.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
+import { resolveHooks } from "../models/hook-names.js";
+import type { HookPoint } from "../models/source.js";
+import { SeededRng } from "../train/rng.js";
+import { COMBINERS, hookTerms, HookNormaliser, reduceTerms, type Combiner } from "./combine.js";
+import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
+import { loadDetector } from "./registry.js";
+
+export const BUNDLE_FORMAT = "madkit-bundle";
+/** Bump when bundle.json or the calibration tensors change incompatibly. */
+export const BUNDLE_SCHEMA_VERSION = 1;
+export const BUNDLE_FILE = "bundle.json";
+export const CALIBRATION_FILE = "calibration.safetensors";
+
+/** Defaults in one place. */
+export const BUNDLE_DEFAULTS = { calibrationFraction: 0.2, seed: 0, combiner: "max" as Combiner, alpha: 0.01 } as const;
+
+export interface BundleModel {
+  readonly id: string;
+  readonly revision: string;
+  readonly format: string;
+}
+
+export interface FitBundleOptions {
+  /** Trusted activations: an activation store (pooled `last` or `mean`), or one [inputs x dim] matrix per hook. */
+  readonly store?: ActivationStore;
+  readonly matrices?: ReadonlyMap<string, Matrix>;
+  /** Names or globs over the store's / map's hooks; default: all of them. */
+  readonly hooks?: string | readonly string[];
+  /** One spec for every hook, or a spec per hook. */
+  readonly detector: DetectorSpec | ((hook: string) => DetectorSpec);
+  /** Share of trusted inputs held out for calibration (default 0.2). */
+  readonly calibrationFraction?: number;
+  /** Seed of the train / calibration split (default 0). */
+  readonly seed?: number;
+  readonly combiner?: Combiner;
+  /** Default level α for `threshold` and `flag` (default 0.01). */
+  readonly alpha?: number;
+  /** Model and pooling the matrices came from (taken from the store's index when fitting on a store). */
+  readonly model?: BundleModel;
+  readonly pooling?: Pooling;
+  /** Called after each hook's detector is fitted. */
+  readonly onHookFitted?: (hook: string, done: number, total: number) => void;
+}
+
+export interface BundleScores {
+  /** Each hook's own detector score per input. */
+  readonly perHook: Map<string, Float64Array>;
+  readonly combined: Float64Array;
+  /** Conformal p-value of the combined score against the held-out trusted inputs. */
+  readonly pValue: Float64Array;
+}
+
+export interface HookContribution {
+  readonly hook: string;
+  /** The hook detector's score. */
+  readonly score: number;
+  /** Its part in the combined score: z-score, or −2 log p for `fisher`. */
+  readonly term: number;
+}
+
+export interface BundleExplanation {
+  readonly combined: number;
+  readonly pValue: number;
+  /** Every hook, largest term first. */
+  readonly hooks: readonly HookContribution[];
+  /** The hook that contributed most. */
+  readonly topHook: string;
+  /** That hook detector's own explanation of the input, where the detector explains. */
+  readonly detail?: Explanation;
+}
+
+export interface BundleHook {
+  readonly name: string;
+  readonly dim: number;
+}
+
+export interface BundleMeta {
+  readonly model?: BundleModel;
+  readonly pooling?: Pooling;
+  readonly combiner: Combiner;
+  readonly alpha: number;
+  readonly calibrationFraction: number;
+  readonly seed: number;
+  /** Inputs that fitted the detectors, fitted the per-hook normalisers, and calibrated the combined score. */
+  readonly nTrain: number;
+  readonly nNormalise: number;
+  readonly nCalibrate: number;
+  readonly createdAt: string;
+}
+
+function checkAlpha(alpha: number, what: string): number {
+  if (!(alpha > 0 && alpha < 1)) throw new MadkitError("BAD_ARGUMENT", `${what} must be in (0, 1), got ${alpha}`);
+  return alpha;
+}
+
+/** Rows `idx` of m, in m's precision. */
+function takeRows(m: Matrix, idx: Int32Array): Matrix {
+  const d = m.cols;
+  const out: FloatArray = m.data instanceof Float64Array ? new Float64Array(idx.length * d) : new Float32Array(idx.length * d);
+  for (let i = 0; i < idx.length; i++) out.set(m.data.subarray(idx[i]! * d, (idx[i]! + 1) * d), i * d);
+  return matrix(idx.length, d, out);
+}
+
+function firstBad(m: Matrix): number {
+  const a = m.data;
+  for (let i = 0; i < a.length; i++) if (a[i]! - a[i]! !== 0) return i;
+  return -1;
+}
+
+export class FittedBundle {
+  /** Scratch for one row's hook terms, reused by every call. */
+  private readonly terms: Float64Array;
+
+  constructor(
+    readonly hooks: readonly BundleHook[],
+    readonly detectors: readonly FittedDetector[],
+    readonly normalisers: readonly HookNormaliser[],
+    /** Held-out trusted combined scores. */
+    readonly calibration: ConformalCalibration,
+    readonly meta: BundleMeta,
+  ) {
+    this.terms = new Float64Array(hooks.length);
+  }
+
+  get combiner(): Combiner {
+    return this.meta.combiner;
+  }
+
+  /** Check that `acts` holds every hook with the fitted width, the same number of rows, and only finite values. */
+  private check(acts: ReadonlyMap<string, Matrix>): number {
+    const missing = this.hooks.filter((h) => !acts.has(h.name)).map((h) => h.name);
+    if (missing.length > 0) {
+      throw new MadkitError("UNKNOWN_HOOK", `bundle needs hook(s) ${missing.join(", ")}; the activations given hold ${[...acts.keys()].join(", ") || "none"}`);
+    }
+    let rows = -1;
+    for (const h of this.hooks) {
+      const m = acts.get(h.name)!;
+      if (m.cols !== h.dim) {
+        throw new MadkitError("DIMENSION_MISMATCH", `hook '${h.name}': the bundle was fitted on ${h.dim} features, the activations have ${m.cols}`);
+      }
+      if (rows >= 0 && m.rows !== rows) {
+        throw new MadkitError("DIMENSION_MISMATCH", `hook '${h.name}' has ${m.rows} rows, '${this.hooks[0]!.name}' has ${rows}; every hook needs one row per input`);
+      }
+      rows = m.rows;
+      const bad = firstBad(m);
+      if (bad >= 0) {
+        throw new MadkitError("NON_FINITE", `hook '${h.name}': input row ${Math.floor(bad / m.cols)}, unit ${bad % m.cols} is ${m.data[bad]}; activations must be finite`);
+      }
+    }
+    return rows;
+  }
+
+  /** Per-hook scores, combined score and conformal p-value of every input (one row per input in every hook). */
+  score(acts: ReadonlyMap<string, Matrix>): BundleScores {
+    const rows = this.check(acts);
+    const perHook = new Map<string, Float64Array>();
+    const list: Float64Array[] = [];
+    this.hooks.forEach((h, k) => {
+      const s = this.detectors[k]!.score(acts.get(h.name)!);
+      perHook.set(h.name, s);
+      list.push(s);
+    });
+    const combined = new Float64Array(rows);
+    const pValue = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      combined[i] = reduceTerms(this.combiner, hookTerms(this.combiner, list, this.normalisers, i, this.terms));
+      pValue[i] = this.calibration.pValue(combined[i]!);
+    }
+    return { perHook, combined, pValue };
+  }
+
+  /** Combined-score threshold at level α: flagged ⇔ combined > threshold ⇔ p-value ≤ α (Infinity: never). */
+  threshold(alpha: number = this.meta.alpha): number {
+    return this.calibration.threshold(checkAlpha(alpha, "alpha"));
+  }
+
+  flag(pValue: number, alpha: number = this.meta.alpha): boolean {
+    return conformalFlag(pValue, alpha);
+  }
+
+  /** Which hook pushed each input's combined score up most, with that hook detector's own explanation. */
+  explain(acts: ReadonlyMap<string, Matrix>, top = 5): BundleExplanation[] {
+    const { perHook, combined, pValue } = this.score(acts);
+    const list = this.hooks.map((h) => perHook.get(h.name)!);
+    const out: BundleExplanation[] = [];
+    for (let i = 0; i < combined.length; i++) {
+      const terms = hookTerms(this.combiner, list, this.normalisers, i, new Float64Array(this.hooks.length));
+      const hooks = this.hooks
+        .map((h, k) => ({ hook: h.name, score: list[k]![i]!, term: terms[k]! }))
+        .sort((a, b) => b.term - a.term);
+      const k = this.hooks.findIndex((h) => h.name === hooks[0]!.hook);
+      const det = this.detectors[k]!;
+      const m = acts.get(hooks[0]!.hook)!;
+      const detail = det.explain?.(matrix(1, m.cols, m.data.subarray(i * m.cols, (i + 1) * m.cols)), top)[0];
+      out.push({ combined: combined[i]!, pValue: pValue[i]!, hooks, topHook: hooks[0]!.hook, ...(detail ? { detail } : {}) });
+    }
+    return out;
+  }
+
+  /** Refuse activations from another model, revision or pooling than the bundle was fitted on. */
+  checkSource(model: BundleModel, pooling: Pooling, where: string): void {
+    const m = this.meta.model;
+    if (m && (m.id !== model.id || m.revision !== model.revision)) {
+      throw new MadkitError(
+        "STORE_MISMATCH",
+        `${where}: activations come from model '${model.id}' revision ${model.revision}, the bundle was fitted on '${m.id}' revision ${m.revision}`,
+      );
+    }
+    if (this.meta.pooling && this.meta.pooling !== pooling) {
+      throw new MadkitError("STORE_MISMATCH", `${where}: activations are pooled '${pooling}', the bundle was fitted on '${this.meta.pooling}' pooling`);
+    }
+  }
+
+  /**
+   * Write the bundle into `dir`: bundle.json, calibration.safetensors, and each hook's detector in hooks/<k>/
+   * via its own `save`. Everything is written into a sibling temporary folder first and swapped in by rename.
+   */
+  save(dir: string): void {
+    const target = path.resolve(dir);
+    if (existsSync(target) && readdirSync(target).length > 0 && !existsSync(path.join(target, BUNDLE_FILE))) {
+      throw new MadkitError("BAD_ARGUMENT", `${dir}: exists and is not a madkit bundle (no ${BUNDLE_FILE}); choose an empty or new folder`);
+    }
+    const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+    mkdirSync(tmp, { recursive: true });
+    try {
+      this.hooks.forEach((_, k) => {
+        const sub = path.join(tmp, hookFolder(k));
+        mkdirSync(sub, { recursive: true });
+        this.detectors[k]!.save(sub);
+      });
+      writeSafetensors(
+        path.join(tmp, CALIBRATION_FILE),
+        [
+          ...this.normalisers.map((n, k) => ({ name: `hook.${k}`, shape: [n.calibration.n], data: n.calibration.sorted })),
+          { name: "combined", shape: [this.calibration.n], data: this.calibration.sorted },
+        ],
+        { format: BUNDLE_FORMAT },
+      );
+      const envelope: BundleEnvelope = {
+        format: BUNDLE_FORMAT,
+        schemaVersion: BUNDLE_SCHEMA_VERSION,
+        kind: "bundle",
+        params: { combiner: this.meta.combiner, alpha: this.meta.alpha, calibrationFraction: this.meta.calibrationFraction, seed: this.meta.seed },
+        state: {
+          hooks: this.hooks.map((h, k) => ({
+            name: h.name,
+            dim: h.dim,
+            folder: hookFolder(k),
+            detector: { kind: this.detectors[k]!.kind, params: { ...this.detectors[k]!.params } },
+            mean: this.normalisers[k]!.mean,
+            std: this.normalisers[k]!.std,
+          })),
+        },
+        meta: {
+          ...(this.meta.model ? { model: { ...this.meta.model } } : {}),
+          ...(this.meta.pooling ? { pooling: this.meta.pooling } : {}),
+          nTrain: this.meta.nTrain,
+          nNormalise: this.meta.nNormalise,
+          nCalibrate: this.meta.nCalibrate,
+          createdAt: this.meta.createdAt,
+        },
+      };
+      writeFileAtomic(path.join(tmp, BUNDLE_FILE), JSON.stringify(envelope, null, 2) + "\n");
+      if (existsSync(target)) {
+        const old = `${target}.old-${process.pid}-${Date.now()}`;
+        renameSync(target, old);
+        renameSync(tmp, target);
+        rmSync(old, { recursive: true, force: true });
+      } else {
+        mkdirSync(path.dirname(target), { recursive: true });
+        renameSync(tmp, target);
+      }
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
+}
+
+function hookFolder(k: number): string {
+  return `hooks/${String(k).padStart(3, "0")}`;
+}
+
+const envelopeSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  schemaVersion: z.number().int(),
+  kind: z.literal("bundle"),
+  params: z.object({
+    combiner: z.enum(COMBINERS),
+    alpha: z.number().gt(0).lt(1),
+    calibrationFraction: z.number().gt(0).lt(1),
+    seed: z.number().int(),
+  }),
+  state: z.object({
+    hooks: z
+      .array(
+        z.object({
+          name: z.string().min(1),
+          dim: z.number().int().positive(),
+          folder: z.string().regex(/^hooks\/\d{3,}$/),
+          detector: z.object({ kind: z.string(), params: z.record(z.unknown()) }),
+          mean: z.number(),
+          std: z.number().positive(),
+        }),
+      )
+      .min(1),
+  }),
+  meta: z.object({
+    model: z.object({ id: z.string(), revision: z.string(), format: z.string() }).optional(),
+    pooling: z.enum(POOLINGS).optional(),
+    nTrain: z.number().int().nonnegative(),
+    nNormalise: z.number().int().positive(),
+    nCalibrate: z.number().int().positive(),
+    createdAt: z.string(),
+  }),
+});
+type BundleEnvelope = z.infer<typeof envelopeSchema>;
+
+/** Load a bundle written by `FittedBundle.save`; every failure names the file and what was wrong. */
+export function loadBundle(dir: string): FittedBundle {
+  const file = path.join(dir, BUNDLE_FILE);
+  if (!existsSync(file)) throw new MadkitError("FILE_NOT_FOUND", `${file}: no detector bundle here (expected ${BUNDLE_FILE}; fit one with 'madkit fit')`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new MadkitError("STORE_CORRUPT", `${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const head = raw as { format?: unknown; schemaVersion?: unknown } | null;
+  if (typeof head !== "object" || head === null || head.format !== BUNDLE_FORMAT) {
+    throw new MadkitError("STORE_CORRUPT", `${file}: format is ${JSON.stringify(head?.format)}, expected "${BUNDLE_FORMAT}"`);
+  }
+  if (head.schemaVersion !== BUNDLE_SCHEMA_VERSION) {
+    throw new MadkitError(
+      "VERSION_MISMATCH",
+      `${file}: schemaVersion is ${JSON.stringify(head.schemaVersion)}, this madkit reads version ${BUNDLE_SCHEMA_VERSION}; refit the bundle`,
+    );
+  }
+  const parsed = envelopeSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new MadkitError("STORE_CORRUPT", `${file}: field '${issue.path.join(".")}' ${issue.message}`);
+  }
+  const env = parsed.data;
+  const { tensors } = readSafetensors(path.join(dir, CALIBRATION_FILE));
+  const sortedOf = (name: string): Float64Array => {
+    const t = tensors.get(name);
+    if (!t || !(t.data instanceof Float64Array)) {
+      throw new MadkitError("STORE_CORRUPT", `${path.join(dir, CALIBRATION_FILE)}: float64 tensor '${name}' is missing`);
+    }
+    return t.data;
+  };
+  const hooks: BundleHook[] = [];
+  const detectors: FittedDetector[] = [];
+  const normalisers: HookNormaliser[] = [];
+  env.state.hooks.forEach((h, k) => {
+    const det = loadDetector(path.join(dir, h.folder));
+    if (det.kind !== h.detector.kind || det.dim !== h.dim) {
+      throw new MadkitError("STORE_CORRUPT", `${path.join(dir, h.folder)}: holds a ${det.kind} detector of dim ${det.dim}, ${BUNDLE_FILE} says ${h.detector.kind} of dim ${h.dim}`);
+    }
+    hooks.push({ name: h.name, dim: h.dim });
+    detectors.push(det);
+    normalisers.push(new HookNormaliser(ConformalCalibration.fromSorted(sortedOf(`hook.${k}`), `${path.join(dir, CALIBRATION_FILE)} hook.${k}`)));
+  });
+  const calibration = ConformalCalibration.fromSorted(sortedOf("combined"), `${path.join(dir, CALIBRATION_FILE)} combined`);
+  return new FittedBundle(hooks, detectors, normalisers, calibration, {
+    model: env.meta.model,
+    pooling: env.meta.pooling,
+    combiner: env.params.combiner,
+    alpha: env.params.alpha,
+    calibrationFraction: env.params.calibrationFraction,
+    seed: env.params.seed,
+    nTrain: env.meta.nTrain,
+    nNormalise: env.meta.nNormalise,
+    nCalibrate: env.meta.nCalibrate,
+    createdAt: env.meta.createdAt,
+  });
+}
+
+/** The hooks a store or map offers, as hook points for glob resolution. */
+function offeredHooks(options: FitBundleOptions): { points: HookPoint[]; where: string } {
+  if (options.store) {
+    return { points: options.store.index.hooks.map(({ name, dim, granularity, layer }) => ({ name, dim, granularity, layer })), where: `store ${options.store.dir}` };
+  }
+  return {
+    points: [...options.matrices!.entries()].map(([name, m]) => ({ name, dim: m.cols, granularity: "sequence" as const, layer: 0 })),
+    where: "the activations given",
+  };
+}
+
+/** Fit one detector per hook on the trusted split, calibrate per-hook and combined scores on the held-out split. */
+export function fitBundle(options: FitBundleOptions): FittedBundle {
+  if ((options.store === undefined) === (options.matrices === undefined)) {
+    throw new MadkitError("BAD_ARGUMENT", "fitBundle: give exactly one of `store` or `matrices`");
+  }
+  const fraction = options.calibrationFraction ?? BUNDLE_DEFAULTS.calibrationFraction;
+  checkAlpha(fraction, "calibrationFraction");
+  const seed = options.seed ?? BUNDLE_DEFAULTS.seed;
+  const combiner = options.combiner ?? BUNDLE_DEFAULTS.combiner;
+  if (!(COMBINERS as readonly string[]).includes(combiner)) {
+    throw new MadkitError("BAD_ARGUMENT", `unknown combiner '${combiner}'; expected one of ${COMBINERS.join(", ")}`);
+  }
+  const alpha = checkAlpha(options.alpha ?? BUNDLE_DEFAULTS.alpha, "alpha");
+  const store = options.store;
+  const pooling = store ? store.index.pooling : options.pooling;
+  if (pooling === "all") {
+    throw new MadkitError("NOT_SUPPORTED", `${store ? store.dir : "fitBundle"}: activations pooled 'all' hold one row per token; a bundle scores one row per input — extract with --pool last or mean`);
+  }
+  const model = store ? store.index.model : options.model;
+
+  const { points, where } = offeredHooks(options);
+  let chosen: HookPoint[];
+  try {
+    chosen = resolveHooks(options.hooks ?? "all", points);
+  } catch (e) {
+    if (e instanceof MadkitError && e.code === "UNKNOWN_HOOK") {
+      throw new MadkitError("UNKNOWN_HOOK", `${e.message.replace(/; this model's hook points are: .*$/, "")}; ${where} holds: ${points.map((h) => `${h.name}[${h.dim}]`).join(", ")}`);
+    }
+    throw e;
+  }
+  const read = (name: string): Matrix => (store ? store.readHook(name) : options.matrices!.get(name)!);
+
+  let n = -1;
+  const rng = new SeededRng(seed);
+  let perm: Int32Array | undefined;
+  let trainIdx: Int32Array, normIdx: Int32Array, calIdx: Int32Array;
+  const hooks: BundleHook[] = [];
+  const detectors: FittedDetector[] = [];
+  const normalisers: HookNormaliser[] = [];
+  const calScores: Float64Array[] = [];
+  for (const [k, h] of chosen.entries()) {
+    const m = read(h.name);
+    if (n < 0) {
+      n = m.rows;
+      const nCal = Math.round(fraction * n);
+      const nNorm = chosen.length > 1 ? Math.floor(nCal / 2) : nCal;
+      if (nCal < 2 || n - nCal < 2 || (chosen.length > 1 && nCal - nNorm < 1) || nNorm < 1) {
+        throw new MadkitError(
+          "BAD_INPUT",
+          `${where}: ${n} trusted inputs leave ${n - nCal} to fit and ${nCal} to calibrate (fraction ${fraction}); need at least 2 of each`,
+        );
+      }
+      perm = rng.permutation(n);
+      trainIdx = perm.subarray(nCal);
+      normIdx = perm.subarray(0, nNorm);
+      // One hook: the normaliser and the combined calibration share the whole held-out split (see the header).
+      calIdx = chosen.length > 1 ? perm.subarray(nNorm, nCal) : perm.subarray(0, nCal);
+    } else if (m.rows !== n) {
+      throw new MadkitError("DIMENSION_MISMATCH", `${where}: hook '${h.name}' has ${m.rows} rows, '${chosen[0]!.name}' has ${n}; every hook needs one row per input`);
+    }
+    const bad = firstBad(m);
+    if (bad >= 0) {
+      throw new MadkitError("NON_FINITE", `${where}: hook '${h.name}', input row ${Math.floor(bad / m.cols)}, unit ${bad % m.cols} is ${m.data[bad]}; activations must be finite`);
+    }
+    const spec = typeof options.detector === "function" ? options.detector(h.name) : options.detector;
+    const det = spec.fit(takeRows(m, trainIdx!));
+    hooks.push({ name: h.name, dim: m.cols });
+    detectors.push(det);
+    normalisers.push(HookNormaliser.of(det.score(takeRows(m, normIdx!)), `hook '${h.name}' held-out scores`));
+    calScores.push(chosen.length > 1 ? det.score(takeRows(m, calIdx!)) : normalisers[k]!.calibration.sorted.slice());
+    options.onHookFitted?.(h.name, k + 1, chosen.length);
+  }
+  // With one hook, calScores[0] is already the held-out scores (sorted), i.e. the same rows as calIdx.
+  const terms = new Float64Array(hooks.length);
+  const combined = new Float64Array(calIdx!.length);
+  for (let i = 0; i < combined.length; i++) combined[i] = reduceTerms(combiner, hookTerms(combiner, calScores, normalisers, i, terms));
+  return new FittedBundle(hooks, detectors, normalisers, new ConformalCalibration(combined, "combined held-out scores"), {
+    model: model ? { id: model.id, revision: model.revision, format: model.format } : undefined,
+    pooling,
+    combiner,
+    alpha,
+    calibrationFraction: fraction,
+    seed,
+    nTrain: trainIdx!.length,
+    nNormalise: normIdx!.length,
+    nCalibrate: calIdx!.length,
+    createdAt: new Date().toISOString(),
+  });
+}
