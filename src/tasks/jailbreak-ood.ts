@@ -38,7 +38,8 @@ export const JAILBREAK_OOD_SIZES: TaskSizes = {
   normal: 400,
   perShiftSource: 200,
   perFamily: 200,
-  perSyntheticFamily: 100,
+  // 7 families x 96 = 672 fits the 677 distinct synthetic base requests, so no request is wrapped twice.
+  perSyntheticFamily: 96,
 };
 
 export const JAILBREAK_OOD_QUICK_SIZES: TaskSizes = {
@@ -85,7 +86,7 @@ export interface JailbreakPools {
   readonly gcg: ReturnType<typeof loadGcgSuffixes>;
   /** AdvBench behaviours that are not GCG goals (so plain and suffixed requests never share a request). */
   readonly plainHarmful: TextRecord[];
-  /** Harmful requests for the synthetic attacks: HarmBench standard, JailbreakBench, StrongREJECT, MaliciousInstruct, TDC 2023, minus AdvBench and forbidden questions. */
+  /** Harmful requests for the synthetic attacks: HarmBench standard, JailbreakBench, StrongREJECT, MaliciousInstruct and TDC 2023, minus AdvBench and forbidden questions (677 requests). */
   readonly syntheticBases: TextRecord[];
 }
 
