@@ -1,7 +1,7 @@
 // Benchmark: fit and score every detector on N = 20,000 trusted rows, d = 512 (synthetic Gaussian, planted
 // outliers in 20,000 test rows), against scikit-learn timed in a python subprocess on the same float32
 // matrices in the same run. Prints time ratios (ours / scikit-learn; < 1 = faster) and both AUROCs.
-// Run: npm run bench:detectors   (env BENCH_N, BENCH_D to shrink it)
+// Run: npm run bench:detectors   (env BENCH_N, BENCH_D to shrink it; BENCH_ONLY=regex to pick detectors)
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -51,18 +51,38 @@ const CASES: Case[] = [
     spec: createDetector("isolation-forest", { trees: 100, seed: 0 }),
     sklearn: { make: "IsolationForest(n_estimators=100, random_state=0)", score: "-m.score_samples(te)" },
   },
+  {
+    label: "lof k=20",
+    spec: createDetector("lof", { k: 20 }),
+    sklearn: { make: "LocalOutlierFactor(n_neighbors=20, novelty=True)", score: "-m.score_samples(te)" },
+  },
+  {
+    label: "gaussian-mixture full k=4",
+    spec: createDetector("gaussian-mixture", { components: 4, covariance: "full", seed: 0 }),
+    sklearn: { make: "GaussianMixture(n_components=4, covariance_type='full', random_state=0)", score: "-m.score_samples(te)" },
+  },
+  {
+    label: "gaussian-mixture diag k=4",
+    spec: createDetector("gaussian-mixture", { components: 4, covariance: "diag", seed: 0 }),
+    sklearn: { make: "GaussianMixture(n_components=4, covariance_type='diag', random_state=0)", score: "-m.score_samples(te)" },
+  },
 ];
 
+/** BENCH_ONLY (a regular expression over labels) runs a subset. */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const SELECTED = CASES.filter((c) => !ONLY || ONLY.test(c.label));
+
 function pythonScript(dir: string): string {
-  const cases = CASES.filter((c) => c.sklearn)
+  const cases = SELECTED.filter((c) => c.sklearn)
     .map((c) => `    (${JSON.stringify(c.label)}, lambda: ${c.sklearn!.make}, lambda m, te: ${c.sklearn!.score}),`)
     .join("\n");
   return `
 import json, time, numpy as np
 from sklearn.covariance import EmpiricalCovariance, LedoitWolf, OAS
 from sklearn.decomposition import PCA
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import NearestNeighbors, LocalOutlierFactor
 from sklearn.ensemble import IsolationForest
+from sklearn.mixture import GaussianMixture
 from sklearn.metrics import roc_auc_score
 tr = np.fromfile("${dir}/train", dtype=np.float32).reshape(${N}, ${D})
 te = np.fromfile("${dir}/test", dtype=np.float32).reshape(${N}, ${D})
@@ -72,12 +92,19 @@ cases = [
 ${cases}
 ]
 # Warm-up on a slice, as the TypeScript side does (first-call costs: imports, BLAS threads, caches).
+# A case that fails (here or below) is reported as such; the others still run.
 for label, make, score in cases:
-    m = make().fit(tr[:1000]); score(m, te[:1000])
+    try:
+        m = make().fit(tr[:2000]); score(m, te[:1000])
+    except Exception:
+        pass
 for label, make, score in cases:
-    t0 = time.perf_counter(); m = make().fit(tr); t1 = time.perf_counter()
-    s = score(m, te); t2 = time.perf_counter()
-    out[label] = {"fit": t1 - t0, "score": t2 - t1, "auroc": roc_auc_score(y, s)}
+    try:
+        t0 = time.perf_counter(); m = make().fit(tr); t1 = time.perf_counter()
+        s = score(m, te); t2 = time.perf_counter()
+        out[label] = {"fit": t1 - t0, "score": t2 - t1, "auroc": roc_auc_score(y, s)}
+    except Exception as e:
+        out[label] = {"error": f"{type(e).__name__}: {e}"[:300]}
 print(json.dumps(out))
 `;
 }
@@ -91,7 +118,7 @@ function main(): void {
   // Isolation Forest AUROCs are informative (larger shifts make every detector perfect).
   const data = plantedOutliers({ nTrain: N, nTest: N, dim: D, seed: 2024, float32: true, shift: 1 });
   const dir = mkdtempSync(path.join(os.tmpdir(), "madkit-bench-"));
-  let sk: Record<string, { fit: number; score: number; auroc: number }> = {};
+  let sk: Record<string, { fit: number; score: number; auroc: number } | { error: string }> = {};
   try {
     writeFileSync(path.join(dir, "train"), new Uint8Array(data.train.data.buffer));
     writeFileSync(path.join(dir, "test"), new Uint8Array(data.test.data.buffer));
@@ -104,9 +131,15 @@ function main(): void {
   }
   // Warm-up on a slice so the timings below measure steady-state code, not JIT compilation.
   const warm = { rows: 1000, cols: D, data: data.train.data.subarray(0, 1000 * D) };
-  for (const c of CASES) c.spec.fit(warm).score(warm);
+  for (const c of SELECTED) {
+    try {
+      c.spec.fit(warm).score(warm);
+    } catch {
+      // reported by the timed run below
+    }
+  }
   const rows: string[][] = [["detector", "fit s", "sk fit s", "fit ratio", "score s", "sk score s", "score ratio", "AUROC", "sk AUROC"]];
-  for (const c of CASES) {
+  for (const c of SELECTED) {
     const t0 = performance.now();
     const fitted = c.spec.fit(data.train);
     const t1 = performance.now();
@@ -114,7 +147,9 @@ function main(): void {
     const t2 = performance.now();
     const fit = (t1 - t0) / 1000;
     const score = (t2 - t1) / 1000;
-    const ref = sk[c.label];
+    const entry = sk[c.label];
+    if (entry && "error" in entry) console.log(`scikit-learn failed on ${c.label}: ${entry.error}`);
+    const ref = entry && !("error" in entry) ? entry : undefined;
     rows.push([
       c.label,
       fit.toFixed(3),
