@@ -1,0 +1,131 @@
+// The shape of `results.json`, the one artefact `madkit bench` produces: everything the report, the README's
+// Results section and a reader's own analysis need, as data. Rendering lives in src/report and reads only this.
+
+export const RESULTS_FORMAT = "madkit-bench-results";
+export const RESULTS_SCHEMA_VERSION = 1;
+
+/** A value with its bootstrap 95% confidence interval (percentile method, seeded). */
+export interface WithCi {
+  readonly value: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Metrics at a threshold calibrated on held-out trusted scores at level alpha. */
+export interface AtAlpha {
+  readonly alpha: number;
+  readonly threshold: number;
+  readonly precision: WithCi;
+  readonly recall: WithCi;
+  readonly f1: number;
+  /** False-positive rate on the normal items of the evaluated subset. */
+  readonly fpr: number;
+  /** False-positive rate on the benign-shift items (every flag there is a false alarm); null when the task has none. */
+  readonly shiftFpr: number | null;
+}
+
+/** One row: task × model × detector × hook × subset × split. */
+export interface ResultRecord {
+  readonly task: string;
+  readonly model: string;
+  /** Registry name, e.g. `mahalanobis`, plus a short parameter tag when the grid varies one (`knn:cosine`). */
+  readonly detector: string;
+  /** Detector family for the ≥ 3-families comparison (`gaussian`, `distance`, `tree`, `reconstruction`, `behavioural`, `baseline`, `batch`). */
+  readonly family: string;
+  /** A hook name, or `combined:max` / `combined:mean` for a combiner over hooks. */
+  readonly hook: string;
+  /** Layer index of the hook (-1 embedding, nLayers final, null for combined). */
+  readonly layer: number | null;
+  readonly pooling: string;
+  /** `all` anomalous families together, one attack family, or `length-matched`. */
+  readonly subset: string;
+  readonly split: "validation" | "test";
+  /** Scope of the detector: per input, or scores that depend on the batch scored together (QUE, spectral). */
+  readonly scope: "input" | "batch";
+  readonly n: number;
+  readonly nAnomalous: number;
+  readonly auroc: WithCi;
+  readonly auprc: WithCi;
+  readonly fpr95: number;
+  readonly tprAt1Fpr: number;
+  readonly atAlpha: readonly AtAlpha[];
+  readonly fitSeconds: number;
+  readonly scoreSeconds: number;
+}
+
+export interface TaskSummary {
+  readonly task: string;
+  readonly model: string;
+  readonly description: string;
+  /** Counts per group / family and the anomaly rate of the evaluated mix (precision depends on it). */
+  readonly mix: Readonly<Record<string, number>>;
+  readonly anomalyRate: number;
+  readonly trusted: { readonly fit: number; readonly calibration: number; readonly validation: number };
+  readonly extractSeconds: number;
+}
+
+/** The detector × hook chosen on the validation split, reported on the test split. */
+export interface Selection {
+  readonly task: string;
+  readonly model: string;
+  readonly criterion: string;
+  readonly detector: string;
+  readonly hook: string;
+  readonly validation: ResultRecord;
+  readonly test: ResultRecord;
+}
+
+export interface FailureExample {
+  readonly task: string;
+  readonly model: string;
+  readonly detector: string;
+  readonly hook: string;
+  readonly kind: "false-positive" | "false-negative";
+  readonly id: string;
+  readonly family: string;
+  readonly text: string;
+  readonly score: number;
+  readonly threshold: number;
+  readonly tokens: number;
+}
+
+export interface FailureMode {
+  readonly name: string;
+  /** Why the method fails on these inputs, in a sentence or two. */
+  readonly explanation: string;
+  /** The measurement that characterises it, e.g. recall on the family vs overall. */
+  readonly evidence: string;
+  readonly examples: readonly FailureExample[];
+}
+
+export interface RocPoints {
+  readonly key: string; // `${task}/${model}/${detector}/${hook}`
+  readonly fpr: readonly number[];
+  readonly tpr: readonly number[];
+}
+
+export interface ScoreHistogram {
+  readonly key: string;
+  readonly edges: readonly number[];
+  readonly normal: readonly number[];
+  readonly anomalous: readonly number[];
+  readonly threshold: number;
+}
+
+export interface BenchResults {
+  readonly format: typeof RESULTS_FORMAT;
+  readonly schemaVersion: typeof RESULTS_SCHEMA_VERSION;
+  readonly madkitVersion: string;
+  readonly createdAt: string;
+  readonly seed: number;
+  readonly quick: boolean;
+  readonly durationSeconds: number;
+  readonly alphas: readonly number[];
+  readonly tasks: readonly TaskSummary[];
+  readonly records: readonly ResultRecord[];
+  readonly selections: readonly Selection[];
+  readonly failureModes: readonly FailureMode[];
+  readonly examples: readonly FailureExample[];
+  readonly roc: readonly RocPoints[];
+  readonly histograms: readonly ScoreHistogram[];
+}
