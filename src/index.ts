@@ -34,3 +34,22 @@ export {
   type SafetensorsHeader,
   type TensorInfo,
 } from "./io/safetensors.js";
+
+// Detectors: behavioural baselines, multi-hook bundles and their combiners; eval: conformal calibration
+export { BehaviouralSpec, FittedBehavioural, OUTPUT_ENTROPY, outputEntropy, PERPLEXITY, perplexity, type BehaviouralParams } from "./detectors/behavioural.js";
+export {
+  BUNDLE_DEFAULTS,
+  FittedBundle,
+  fitBundle,
+  loadBundle,
+  type BundleExplanation,
+  type BundleHook,
+  type BundleMeta,
+  type BundleModel,
+  type BundleScores,
+  type FitBundleOptions,
+  type HookContribution,
+} from "./detectors/bundle.js";
+export { COMBINERS, combineScores, HookNormaliser, hookTerms, parseCombiner, reduceTerms, type Combiner } from "./detectors/combine.js";
+export { ConformalCalibration, conformalFlag, conformalPValue, conformalThreshold, maxExceedances } from "./eval/conformal.js";
+export { BEHAVIOUR_HOOKS, behaviourFromLogits, behaviourHookPoints, isBehaviourHook, OUTPUT_ENTROPY_HOOK, TOKEN_NLL_HOOK } from "./models/behaviour-hooks.js";

@@ -13,8 +13,10 @@ import { processIo, type CliIo } from "./cli-io.js";
 import { combineCommand } from "./combine.js";
 import { exportOnnxCommand } from "./export-onnx.js";
 import { extractCommand } from "./extract.js";
+import { fitCommand } from "./fit.js";
 import { generateCommand } from "./generate.js";
 import { hooksCommand } from "./hooks.js";
+import { scoreCommand } from "./score.js";
 
 function version(): string {
   try {
@@ -37,6 +39,8 @@ export function buildProgram(io: CliIo): Command {
   hooksCommand(program, io);
   generateCommand(program, io);
   exportOnnxCommand(program, io);
+  fitCommand(program, io);
+  scoreCommand(program, io);
   return program;
 }
 
