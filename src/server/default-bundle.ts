@@ -1,0 +1,59 @@
+// The bundle `madkit serve` uses when no --detector folder exists: Ledoit-Wolf Mahalanobis per hook, fitted
+// on the self-instruct benign instructions (427, Apache-2.0) through the model, mean-pooled, with 20% held
+// out for conformal calibration. Fitted once per model revision and cached under config.cacheDir.
+
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { config } from "../config.js";
+import { fitBundle, loadBundle, type FittedBundle } from "../detectors/bundle.js";
+import { mahalanobis } from "../detectors/mahalanobis.js";
+import { matrix, type Matrix } from "../linalg/matrix.js";
+import { poolTokens } from "../activations/pooling.js";
+import type { ActivationSource } from "../models/source.js";
+import { loadSelfInstruct } from "../tasks/datasets/self-instruct.js";
+
+/** Hooks the default bundle reads, where the model has them; otherwise the model's last resid_post. */
+const PREFERRED_HOOKS = ["blocks.0.hook_resid_post", "blocks.1.hook_resid_post", "hook_sentence_embedding"];
+
+export function defaultBundleDir(source: ActivationSource): string {
+  return path.join(config.cacheDir, "monitor", `default-bundle-${source.info.id.replace(/[^A-Za-z0-9._-]/g, "_")}-${source.info.revision}`);
+}
+
+export function defaultHooks(source: ActivationSource): string[] {
+  const names = source.hooks().map((h) => h.name);
+  const chosen = PREFERRED_HOOKS.filter((h) => names.includes(h));
+  if (chosen.length > 0) return chosen;
+  const resid = names.filter((n) => /hook_resid_post$/.test(n));
+  return [resid[resid.length - 1] ?? names[names.length - 1]!];
+}
+
+/** Load the cached default bundle, or fit and cache it; `log` hears what happened. */
+export async function defaultBundle(source: ActivationSource, log: (line: string) => void): Promise<{ bundle: FittedBundle; dir: string }> {
+  const dir = defaultBundleDir(source);
+  if (existsSync(path.join(dir, "bundle.json"))) return { bundle: loadBundle(dir), dir };
+  const texts = [...loadSelfInstruct("seed_tasks"), ...loadSelfInstruct("user_oriented_instructions")].map((r) => r.text);
+  const hooks = defaultHooks(source);
+  log(`no --detector bundle given: fitting a default one on ${texts.length} self-instruct instructions (hooks ${hooks.join(", ")}, mean pooling); cached in ${dir}`);
+  const pooled = new Map<string, Float32Array>(hooks.map((h) => [h, new Float32Array(0)]));
+  const granularity = new Map(source.hooks().map((h) => [h.name, h.granularity]));
+  const dims = new Map(source.hooks().map((h) => [h.name, h.dim]));
+  for (const h of hooks) pooled.set(h, new Float32Array(texts.length * dims.get(h)!));
+  const batch = 32;
+  for (let i = 0; i < texts.length; i += batch) {
+    const res = await source.forward(texts.slice(i, i + batch), { hooks });
+    res.activations.forEach((acts, k) => {
+      for (const h of hooks) pooled.get(h)!.set(poolTokens(acts.get(h)!, "mean", granularity.get(h)).data, (i + k) * dims.get(h)!);
+    });
+  }
+  const matrices = new Map<string, Matrix>(hooks.map((h) => [h, matrix(texts.length, dims.get(h)!, pooled.get(h)!)]));
+  const bundle = fitBundle({
+    matrices,
+    detector: mahalanobis({ covariance: "ledoit-wolf" }),
+    model: { id: source.info.id, revision: source.info.revision, format: source.info.format },
+    pooling: "mean",
+    combiner: "max",
+    seed: 0,
+  });
+  bundle.save(dir);
+  return { bundle, dir };
+}

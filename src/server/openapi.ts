@@ -1,0 +1,151 @@
+// The OpenAPI 3.0 description of the monitor API, served at /openapi.json. Written by hand from the same
+// limits and hooks the routes use; test/server/openapi.test.ts checks that its paths and methods are exactly
+// the app's routes and that its examples pass the routes' validators.
+
+import type { BundleHook } from "../detectors/bundle.js";
+import type { ServiceLimits } from "./schemas.js";
+import { LABELS, ROLES } from "./storage.js";
+
+const error = { $ref: "#/components/responses/Error" };
+const json = (schema: object) => ({ content: { "application/json": { schema } } });
+const auth = { "401": error, "403": error };
+
+function secured(role: string, op: Record<string, unknown>): Record<string, unknown> {
+  return {
+    security: [{ bearer: [] }],
+    "x-required-role": role,
+    ...op,
+    responses: { ...(op.responses as object), ...auth, "400": error, "503": error },
+  };
+}
+
+export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHook[]): Record<string, unknown> {
+  const activations = {
+    type: "object",
+    description: `one pooled vector per hook: ${hooks.map((h) => `${h.name} (${h.dim})`).join(", ")}`,
+    additionalProperties: { type: "array", items: { type: "number" } },
+    example: Object.fromEntries(hooks.map((h) => [h.name, new Array(h.dim).fill(0)])),
+  };
+  const scoreInput = {
+    type: "object",
+    additionalProperties: false,
+    properties: { text: { type: "string", minLength: 1, maxLength: limits.maxTextChars }, activations },
+    description: "exactly one of text or activations",
+  };
+  const idParam = { name: "id", in: "path", required: true, schema: { type: "integer", minimum: 1 } };
+  return {
+    openapi: "3.0.3",
+    info: { title: "madkit monitor", version: "1", description: "Score inputs with an anomaly-detector bundle, queue flagged ones for review, keep labels, train a probe." },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: `roles: ${ROLES.join(" < ")} (each includes the ones before)` } },
+      responses: {
+        Error: json({
+          type: "object",
+          properties: { error: { type: "object", properties: { code: { type: "string" }, message: { type: "string" } }, required: ["code", "message"] } },
+        }),
+      },
+      schemas: {
+        ScoreInput: scoreInput,
+        ScoreRequest: {
+          oneOf: [
+            { $ref: "#/components/schemas/ScoreInput" },
+            { type: "object", additionalProperties: false, required: ["items"], properties: { items: { type: "array", minItems: 1, maxItems: limits.maxBatch, items: { $ref: "#/components/schemas/ScoreInput" } } } },
+          ],
+        },
+        ScoreResult: {
+          type: "object",
+          required: ["perHook", "combined", "pValue", "threshold", "alpha", "flagged", "explanation"],
+          properties: {
+            perHook: { type: "object", additionalProperties: { type: "number" } },
+            combined: { type: "number" },
+            pValue: { type: "number" },
+            threshold: { type: "number", nullable: true },
+            alpha: { type: "number" },
+            flagged: { type: "boolean" },
+            explanation: {},
+            probe: { type: "object", properties: { score: { type: "number" }, id: { type: "integer" } } },
+            itemId: { type: "integer", description: "present when flagged: the queued item" },
+            truncated: { type: "boolean" },
+          },
+        },
+        Item: {
+          type: "object",
+          properties: {
+            id: { type: "integer" },
+            createdAt: { type: "string", format: "date-time" },
+            text: { type: "string", nullable: true },
+            scores: { $ref: "#/components/schemas/ScoreResult" },
+            combined: { type: "number" },
+            pValue: { type: "number" },
+            label: { type: "string", enum: [...LABELS], nullable: true },
+            note: { type: "string", nullable: true },
+          },
+        },
+      },
+    },
+    paths: {
+      "/healthz": { get: { summary: "liveness and configuration", responses: { "200": json({ type: "object" }) } } },
+      "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { content: { "text/plain": { schema: { type: "string" } } } } } } },
+      "/openapi.json": { get: { summary: "this document", responses: { "200": json({ type: "object" }) } } },
+      "/": { get: { summary: "the reviewer web page", responses: { "200": { content: { "text/html": { schema: { type: "string" } } } } } } },
+      "/v1/score": {
+        post: secured("client", {
+          summary: "score one input or a batch; flagged inputs are queued",
+          requestBody: { required: true, ...json({ $ref: "#/components/schemas/ScoreRequest" }) },
+          responses: {
+            "200": json({ oneOf: [{ $ref: "#/components/schemas/ScoreResult" }, { type: "object", properties: { results: { type: "array", items: { $ref: "#/components/schemas/ScoreResult" } } } }] }),
+            "413": error,
+            "504": error,
+          },
+        }),
+      },
+      "/v1/queue": {
+        get: secured("reviewer", {
+          summary: "unlabelled flagged items, oldest first (keyset paging)",
+          parameters: [
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } },
+            { name: "after", in: "query", schema: { type: "integer", minimum: 0, default: 0 }, description: "only items with a larger id" },
+          ],
+          responses: {
+            "200": json({
+              type: "object",
+              properties: { items: { type: "array", items: { $ref: "#/components/schemas/Item" } }, depth: { type: "integer" }, next: { type: "string", nullable: true } },
+            }),
+          },
+        }),
+      },
+      "/v1/items/{id}": { get: secured("reviewer", { summary: "one item", parameters: [idParam], responses: { "200": json({ $ref: "#/components/schemas/Item" }), "404": error } }) },
+      "/v1/items/{id}/label": {
+        post: secured("reviewer", {
+          summary: "label (or relabel) an item",
+          parameters: [idParam],
+          requestBody: {
+            required: true,
+            ...json({ type: "object", additionalProperties: false, required: ["label"], properties: { label: { type: "string", enum: [...LABELS] }, note: { type: "string", nullable: true, maxLength: 4000 } } }),
+          },
+          responses: { "200": json({ type: "object" }), "404": error },
+        }),
+      },
+      "/v1/export": {
+        get: secured("reviewer", { summary: "labelled items as JSONL (text, label, note, scores, pooled activations)", responses: { "200": { content: { "application/x-ndjson": { schema: { type: "string" } } } } } }),
+      },
+      "/v1/probe/train": {
+        post: secured("admin", {
+          summary: "fit an L2 logistic-regression probe on labelled items (anomalous vs benign); /v1/score then reports it",
+          requestBody: { required: false, ...json({ type: "object", additionalProperties: false, properties: { l2: { type: "number", exclusiveMinimum: true, minimum: 0, default: 1 } } }) },
+          responses: { "200": json({ type: "object" }) },
+        }),
+      },
+      "/v1/probe": { get: secured("reviewer", { summary: "the current probe, or null", responses: { "200": json({ type: "object" }) } }) },
+      "/v1/tokens": {
+        post: secured("admin", {
+          summary: "create a token (shown once)",
+          requestBody: { required: true, ...json({ type: "object", additionalProperties: false, required: ["name", "role"], properties: { name: { type: "string" }, role: { type: "string", enum: [...ROLES] } } }) },
+          responses: { "201": json({ type: "object", properties: { id: { type: "integer" }, token: { type: "string" } } }) },
+        }),
+        get: secured("admin", { summary: "list tokens (never their secrets)", responses: { "200": json({ type: "object" }) } }),
+      },
+      "/v1/tokens/{id}": { delete: secured("admin", { summary: "revoke a token", parameters: [idParam], responses: { "200": json({ type: "object" }), "404": error } }) },
+    },
+  };
+}

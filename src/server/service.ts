@@ -1,0 +1,133 @@
+// Assemble and run the monitor: open the store, load (or fit) the bundle and the model, restore the last
+// probe, make sure an admin token exists, and listen. `startMonitor` is what `madkit serve` calls;
+// `listenMonitor` serves an already-built scorer and store (tests and embedding applications).
+
+import { existsSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { loadBundle, type FittedBundle } from "../detectors/bundle.js";
+import { MadkitError } from "../errors.js";
+import { loadModel } from "../models/registry.js";
+import type { ActivationSource } from "../models/source.js";
+import { createMonitorApp } from "./app.js";
+import { hashToken, issueToken } from "./auth.js";
+import { defaultBundle } from "./default-bundle.js";
+import { LogisticProbe } from "./logistic-probe.js";
+import { MonitorMetrics } from "./metrics.js";
+import { openStore } from "./open-store.js";
+import { DEFAULT_LIMITS, type ServiceLimits } from "./schemas.js";
+import { MonitorScorer } from "./scorer.js";
+import type { MonitorStore } from "./storage.js";
+
+export interface RunningMonitor {
+  readonly url: string;
+  readonly port: number;
+  readonly store: MonitorStore;
+  readonly scorer: MonitorScorer;
+  /** Stop listening, then close the store and the model. */
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  readonly store: MonitorStore;
+  readonly scorer: MonitorScorer;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly limits?: Partial<ServiceLimits>;
+}
+
+/** Restore the newest saved probe when it reads the same hooks as the bundle. */
+export async function restoreProbe(store: MonitorStore, scorer: MonitorScorer): Promise<void> {
+  const rec = await store.latestProbe();
+  if (!rec) return;
+  const probe = LogisticProbe.fromJson(rec.state, `probe ${rec.id}`);
+  const same = probe.state.hooks.length === scorer.bundle.hooks.length && probe.state.hooks.every((h, i) => h.name === scorer.bundle.hooks[i]!.name && h.dim === scorer.bundle.hooks[i]!.dim);
+  if (same) scorer.probe = { model: probe, id: rec.id };
+}
+
+export async function listenMonitor(options: ListenOptions, onClose: () => Promise<void> = async () => {}): Promise<RunningMonitor> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // The scorer times the detector and the model; the app times requests: both into one metrics object.
+  const metrics = options.scorer.metrics;
+  const app = createMonitorApp({ store: options.store, scorer: options.scorer, metrics, limits });
+  const host = options.host ?? "127.0.0.1";
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0 }, () => resolve(s));
+    s.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    store: options.store,
+    scorer: options.scorer,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await options.store.close();
+      await onClose();
+    },
+  };
+}
+
+export interface StartMonitorOptions {
+  /** Model short name or path; "none" serves {activations} only. */
+  readonly model: string;
+  /** Bundle folder written by `madkit fit`; when it does not exist, the default bundle is fitted and cached. */
+  readonly detector?: string;
+  /** SQLite file or postgres:// URL. */
+  readonly db: string;
+  readonly host?: string;
+  readonly port?: number;
+  /** False-alarm level for flagging (default: the bundle's own α). */
+  readonly alpha?: number;
+  readonly limits?: Partial<ServiceLimits>;
+  /** Make sure this admin token exists (e.g. from MADKIT_ADMIN_TOKEN), instead of minting one. */
+  readonly adminToken?: string;
+  readonly log?: (line: string) => void;
+}
+
+export async function startMonitor(options: StartMonitorOptions): Promise<RunningMonitor> {
+  const log = options.log ?? (() => {});
+  let source: ActivationSource | undefined;
+  let bundle: FittedBundle;
+  if (options.model !== "none") source = await loadModel(options.model);
+  try {
+    if (options.detector && existsSync(options.detector)) {
+      bundle = loadBundle(options.detector);
+      log(`bundle: ${options.detector} (${bundle.hooks.map((h) => h.name).join(", ")}; combiner ${bundle.meta.combiner})`);
+    } else {
+      if (!source) throw new MadkitError("BAD_ARGUMENT", `--detector ${options.detector ?? "(none)"} does not exist, and without a model (--model none) no default bundle can be fitted`);
+      if (options.detector) log(`--detector ${options.detector} does not exist`);
+      const d = await defaultBundle(source, log);
+      bundle = d.bundle;
+      log(`bundle: default, ${d.dir}`);
+    }
+  } catch (e) {
+    await source?.dispose();
+    throw e;
+  }
+  const store = await openStore(options.db);
+  try {
+    const scorer = new MonitorScorer(bundle, options.alpha ?? bundle.meta.alpha, new MonitorMetrics(), source);
+    await restoreProbe(store, scorer);
+    if (options.adminToken) {
+      if (!(await store.tokenByHash(hashToken(options.adminToken)))) await store.addToken("admin (from environment)", "admin", hashToken(options.adminToken), Date.now());
+    } else if (!(await store.listTokens()).some((t) => t.role === "admin" && t.revokedAt === null)) {
+      const { token } = await issueToken(store, "first admin", "admin");
+      log(`created the first admin token (shown once, keep it): ${token}`);
+    }
+    const running = await listenMonitor({ store, scorer, host: options.host, port: options.port, limits: options.limits }, async () => {
+      await source?.dispose();
+    });
+    log(`listening on ${running.url} (storage ${store.kind}, α = ${scorer.alpha}, threshold ${scorer.threshold.toPrecision(6)}${scorer.probe ? `, probe ${scorer.probe.id}` : ""}); reviewer page at ${running.url}/`);
+    return running;
+  } catch (e) {
+    await store.close();
+    await source?.dispose();
+    throw e;
+  }
+}
