@@ -72,8 +72,8 @@ const CASES: Case[] = [
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const SELECTED = CASES.filter((c) => !ONLY || ONLY.test(c.label));
 
-function pythonScript(dir: string): string {
-  const cases = SELECTED.filter((c) => c.sklearn)
+function pythonScript(dir: string, selected: readonly Case[]): string {
+  const cases = selected.filter((c) => c.sklearn)
     .map((c) => `    (${JSON.stringify(c.label)}, lambda: ${c.sklearn!.make}, lambda m, te: ${c.sklearn!.score}),`)
     .join("\n");
   return `
@@ -118,49 +118,51 @@ function main(): void {
   // Isolation Forest AUROCs are informative (larger shifts make every detector perfect).
   const data = plantedOutliers({ nTrain: N, nTest: N, dim: D, seed: 2024, float32: true, shift: 1 });
   const dir = mkdtempSync(path.join(os.tmpdir(), "madkit-bench-"));
-  let sk: Record<string, { fit: number; score: number; auroc: number } | { error: string }> = {};
+  const rows: string[][] = [["detector", "fit s", "sk fit s", "fit ratio", "score s", "sk score s", "score ratio", "AUROC", "sk AUROC"]];
   try {
     writeFileSync(path.join(dir, "train"), new Uint8Array(data.train.data.buffer));
     writeFileSync(path.join(dir, "test"), new Uint8Array(data.test.data.buffer));
     writeFileSync(path.join(dir, "labels"), data.labels);
-    const r = spawnSync("/usr/bin/python3", ["-c", pythonScript(dir)], { encoding: "utf8", env: { ...process.env }, maxBuffer: 1 << 24 });
-    if (r.status !== 0) console.log(`scikit-learn run failed (install python3-sklearn): ${r.stderr.slice(-500)}`);
-    else sk = JSON.parse(r.stdout) as typeof sk;
+    const warm = { rows: 1000, cols: D, data: data.train.data.subarray(0, 1000 * D) };
+    // One detector at a time, scikit-learn then ours back to back, so both see the same machine load.
+    for (const c of SELECTED) {
+      let ref: { fit: number; score: number; auroc: number } | undefined;
+      if (c.sklearn) {
+        const r = spawnSync("/usr/bin/python3", ["-c", pythonScript(dir, [c])], { encoding: "utf8", env: { ...process.env }, maxBuffer: 1 << 24 });
+        if (r.status !== 0) console.log(`scikit-learn run failed on ${c.label} (is python3-sklearn installed?): ${r.stderr.slice(-500)}`);
+        else {
+          const entry = (JSON.parse(r.stdout) as Record<string, { fit: number; score: number; auroc: number } | { error: string }>)[c.label];
+          if (entry && "error" in entry) console.log(`scikit-learn failed on ${c.label}: ${entry.error}`);
+          else ref = entry;
+        }
+      }
+      // Warm-up on a slice so the timings measure steady-state code, not JIT compilation.
+      try {
+        c.spec.fit(warm).score(warm);
+      } catch {
+        // the timed run below reports it
+      }
+      const t0 = performance.now();
+      const fitted = c.spec.fit(data.train);
+      const t1 = performance.now();
+      const scores = fitted.score(data.test);
+      const t2 = performance.now();
+      const fit = (t1 - t0) / 1000;
+      const score = (t2 - t1) / 1000;
+      rows.push([
+        c.label,
+        fit.toFixed(3),
+        ref ? ref.fit.toFixed(3) : "-",
+        ref ? (fit / ref.fit).toFixed(2) : "-",
+        score.toFixed(3),
+        ref ? ref.score.toFixed(3) : "-",
+        ref ? (score / ref.score).toFixed(2) : "-",
+        auroc(scores, data.labels).toFixed(4),
+        ref ? ref.auroc.toFixed(4) : "-",
+      ]);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-  // Warm-up on a slice so the timings below measure steady-state code, not JIT compilation.
-  const warm = { rows: 1000, cols: D, data: data.train.data.subarray(0, 1000 * D) };
-  for (const c of SELECTED) {
-    try {
-      c.spec.fit(warm).score(warm);
-    } catch {
-      // reported by the timed run below
-    }
-  }
-  const rows: string[][] = [["detector", "fit s", "sk fit s", "fit ratio", "score s", "sk score s", "score ratio", "AUROC", "sk AUROC"]];
-  for (const c of SELECTED) {
-    const t0 = performance.now();
-    const fitted = c.spec.fit(data.train);
-    const t1 = performance.now();
-    const scores = fitted.score(data.test);
-    const t2 = performance.now();
-    const fit = (t1 - t0) / 1000;
-    const score = (t2 - t1) / 1000;
-    const entry = sk[c.label];
-    if (entry && "error" in entry) console.log(`scikit-learn failed on ${c.label}: ${entry.error}`);
-    const ref = entry && !("error" in entry) ? entry : undefined;
-    rows.push([
-      c.label,
-      fit.toFixed(3),
-      ref ? ref.fit.toFixed(3) : "-",
-      ref ? (fit / ref.fit).toFixed(2) : "-",
-      score.toFixed(3),
-      ref ? ref.score.toFixed(3) : "-",
-      ref ? (score / ref.score).toFixed(2) : "-",
-      auroc(scores, data.labels).toFixed(4),
-      ref ? ref.auroc.toFixed(4) : "-",
-    ]);
   }
   const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
   for (const [i, r] of rows.entries()) {
