@@ -169,3 +169,10 @@ test("a behavioural detector on a wide hook, a store from another model revision
   assert.match(await fails(["score", "--detector", det, "--model", "stories260k"]), /--model needs --input/);
   assert.match(await fails(["score", "--detector", path.join(tmp, "nothing"), "--activations", synth]), /no detector bundle here/);
 });
+
+test("fit --help and score --help print their usage and exit 0", async () => {
+  for (const cmd of ["fit", "score"]) {
+    const out = await cli([cmd, "--help"]);
+    assert.match(out, new RegExp(`Usage: madkit ${cmd}`));
+  }
+});

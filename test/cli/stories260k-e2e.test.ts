@@ -86,10 +86,11 @@ test("madkit extract --shard 0/2 and 1/2, then madkit combine, equal the unshard
   assert.equal(openStore(path.join(dir, "full")).index.hooks.length, 5);
 });
 
-test("madkit hooks lists stories260k's 22 hook points with width 64 (logits 512)", { skip }, async () => {
+test("madkit hooks lists stories260k's 24 hook points with width 64 (logits 512, the two behaviour hooks 1)", { skip }, async () => {
   const out = JSON.parse(await cli(["hooks", "--model", "stories260k", "--json"]));
-  assert.equal(out.hooks.length, 22);
-  assert.deepEqual(out.hooks.at(-1), { name: "logits", dim: 512, granularity: "token", layer: 5 });
+  assert.equal(out.hooks.length, 24);
+  assert.deepEqual(out.hooks.at(-3), { name: "logits", dim: 512, granularity: "token", layer: 5 });
+  assert.deepEqual(out.hooks.at(-1), { name: "hook_output_entropy", dim: 1, granularity: "token", layer: 5 });
 });
 
 test("madkit generate continues 'Once upon a time' greedily like the reference llama2.c run", { skip }, async () => {
