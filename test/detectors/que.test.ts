@@ -102,7 +102,7 @@ function sharedDirectionBatch(mag: number) {
   const d = 32;
   const { sample, rng } = generator(d, 3);
   const train = sample(3000);
-  const dir = rng.fillNormal(new Float64Array(d));
+  const dir = rng.fillNormal(new Float64Array(d)) as Float64Array;
   const len = Math.hypot(...dir);
   for (let j = 0; j < d; j++) dir[j]! /= len;
   const batch = sample(500);
