@@ -4,9 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import type { ActivationSource, ForwardResult } from "../../src/models/source.js";
 import { SeededRng } from "../../src/train/rng.js";
-import { activationsBody, HOOKS, startTestMonitor, type TestMonitor } from "./fixture.js";
+import { activationsBody, HOOKS, startTestMonitor, textSource, type TestMonitor } from "./fixture.js";
 
 function asMatrices(body: Record<string, number[]>): Map<string, Matrix> {
   return new Map(Object.entries(body).map(([k, v]) => [k, matrix(1, v.length, Float32Array.from(v))]));
@@ -175,30 +174,9 @@ describe("monitor API", () => {
   });
 });
 
-/** A model stand-in whose forward pass takes `delayMs`: each text maps to fixed activations. */
-function slowSource(delayMs: number): ActivationSource {
-  return {
-    info: { id: "slow", revision: "0", format: "onnx", nLayers: 2, dModel: 8, vocabSize: 1, contextLength: 16 },
-    hooks: () => HOOKS.map((h, i) => ({ name: h.name, dim: h.dim, granularity: "sequence" as const, layer: i })),
-    tokenize: () => ({ ids: new Int32Array(0), pieces: [] }),
-    forward: async (texts, opts): Promise<ForwardResult> => {
-      await new Promise((r) => setTimeout(r, delayMs));
-      return {
-        activations: texts.map((t) => new Map(opts.hooks.map((h) => {
-          const dim = HOOKS.find((x) => x.name === h)!.dim;
-          return [h, matrix(1, dim, new Float32Array(dim).fill(t.length % 3))];
-        }))),
-        tokenCounts: texts.map(() => 1),
-        truncated: texts.map(() => false),
-      };
-    },
-    dispose: async () => {},
-  };
-}
-
 describe("monitor limits", () => {
   test("past the concurrency limit a request gets 503 with Retry-After, and the others still succeed", async () => {
-    const m = await startTestMonitor({ source: slowSource(300), limits: { maxConcurrent: 2 } });
+    const m = await startTestMonitor({ source: textSource(300), limits: { maxConcurrent: 2 } });
     try {
       const rs = await Promise.all([0, 1, 2].map(() => m.call("POST", "/v1/score", m.tokens.client, { text: "hello" })));
       const codes = rs.map((r) => r.status).sort();
@@ -212,7 +190,7 @@ describe("monitor limits", () => {
   });
 
   test("a request that runs past the timeout gets 504", async () => {
-    const m = await startTestMonitor({ source: slowSource(400), limits: { requestTimeoutMs: 100 } });
+    const m = await startTestMonitor({ source: textSource(400), limits: { requestTimeoutMs: 100 } });
     try {
       const r = await m.call("POST", "/v1/score", m.tokens.client, { text: "hello" });
       assert.equal(r.status, 504);

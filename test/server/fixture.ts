@@ -41,6 +41,33 @@ export function activationsBody(rng: SeededRng, shift = 0): Record<string, numbe
   return out;
 }
 
+/**
+ * A model stand-in: each text maps to fixed activations (value = shift + length mod 5 / 10, where shift is 8
+ * for texts containing "IGNORE", else 0), after `delayMs`. Lets the text path run without a real model.
+ */
+export function textSource(delayMs = 0): ActivationSource {
+  return {
+    info: { id: "stand-in", revision: "0", format: "onnx", nLayers: 2, dModel: 8, vocabSize: 1, contextLength: 16 },
+    hooks: () => HOOKS.map((h, i) => ({ name: h.name, dim: h.dim, granularity: "sequence" as const, layer: i })),
+    tokenize: () => ({ ids: new Int32Array(0), pieces: [] }),
+    forward: async (texts, opts) => {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      return {
+        activations: texts.map((t) =>
+          new Map(opts.hooks.map((h) => {
+            const dim = HOOKS.find((x) => x.name === h)!.dim;
+            const v = (t.includes("IGNORE") ? 8 : 0) + (t.length % 5) / 10;
+            return [h, matrix(1, dim, Float32Array.from({ length: dim }, (_, j) => v + (j % 2) * 0.3))];
+          })),
+        ),
+        tokenCounts: texts.map(() => 1),
+        truncated: texts.map(() => false),
+      };
+    },
+    dispose: async () => {},
+  };
+}
+
 export interface TestMonitor {
   readonly server: RunningMonitor;
   readonly store: MonitorStore;
