@@ -1,0 +1,168 @@
+// Seeded percentile-bootstrap confidence intervals for AUROC, AUPRC and precision / recall at fixed thresholds.
+// Resampling is stratified (normals and anomalies each drawn with replacement to their own count, so every
+// replicate keeps the evaluated mix); a replicate is a vector of multiplicities over the original items, so the
+// scores are sorted once and each replicate costs one O(n) weighted walk instead of a sort.
+
+import { MadkitError } from "../errors.js";
+import type { Labels } from "./ranking-metrics.js";
+import { SeededRng } from "../train/rng.js";
+
+export interface Interval {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export interface BootstrapOptions {
+  readonly seed: number;
+  /** Replicates; default 200. */
+  readonly replicates?: number;
+  /** Two-sided coverage of the interval; default 0.95. */
+  readonly level?: number;
+}
+
+export const BOOTSTRAP_DEFAULTS = { replicates: 200, level: 0.95 } as const;
+
+export interface MetricsWithCi {
+  readonly auroc: number;
+  readonly auprc: number;
+  readonly aurocCi: Interval;
+  readonly auprcCi: Interval;
+  /** One entry per threshold given (flag = score > threshold, as in metricsAtThreshold). */
+  readonly atThresholds: ReadonlyArray<{ readonly precision: number; readonly recall: number; readonly precisionCi: Interval; readonly recallCi: Interval }>;
+}
+
+/** Sorted-once view of a labelled score vector: tie groups from the top, with each item's group. */
+interface Ranked {
+  readonly order: Uint32Array;
+  /** groupStart[g] .. groupStart[g+1] are the positions in `order` of the g-th tie group (descending score). */
+  readonly groupStart: Uint32Array;
+  readonly positives: Uint32Array;
+  readonly negatives: Uint32Array;
+}
+
+function rank(scores: ArrayLike<number>, labels: Labels): Ranked {
+  if (scores.length !== labels.length) throw new MadkitError("DIMENSION_MISMATCH", `bootstrap: got ${scores.length} scores but ${labels.length} labels`);
+  const pos: number[] = [];
+  const neg: number[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    if (!Number.isFinite(scores[i]!)) throw new MadkitError("NON_FINITE", `bootstrap: score ${i} is ${scores[i]}, expected a finite number`);
+    (labels[i] ? pos : neg).push(i);
+  }
+  if (pos.length === 0 || neg.length === 0) {
+    throw new MadkitError("BAD_INPUT", `bootstrap: needs both classes; got ${pos.length} anomalous and ${neg.length} normal`);
+  }
+  const order = new Uint32Array(scores.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => scores[b]! - scores[a]! || a - b);
+  const starts: number[] = [];
+  for (let k = 0; k < order.length; k++) if (k === 0 || scores[order[k]!]! !== scores[order[k - 1]!]!) starts.push(k);
+  starts.push(order.length);
+  return { order, groupStart: Uint32Array.from(starts), positives: Uint32Array.from(pos), negatives: Uint32Array.from(neg) };
+}
+
+/** AUROC (Mann-Whitney with half credit for ties) and average precision of the sample weighted by `w`. */
+function weightedRanking(r: Ranked, labels: Labels, w: Float64Array): { auroc: number; auprc: number } {
+  let P = 0;
+  let N = 0;
+  for (let i = 0; i < w.length; i++) (labels[i] ? (P += w[i]!) : (N += w[i]!));
+  let posAbove = 0;
+  let seen = 0;
+  let u = 0;
+  let ap = 0;
+  let prevRecall = 0;
+  const { order, groupStart } = r;
+  for (let g = 0; g + 1 < groupStart.length; g++) {
+    let p = 0;
+    let n = 0;
+    for (let k = groupStart[g]!; k < groupStart[g + 1]!; k++) {
+      const i = order[k]!;
+      if (labels[i]) p += w[i]!;
+      else n += w[i]!;
+    }
+    if (p === 0 && n === 0) continue;
+    u += n * (posAbove + 0.5 * p);
+    posAbove += p;
+    seen += p + n;
+    const recall = posAbove / P;
+    ap += (recall - prevRecall) * (posAbove / seen);
+    prevRecall = recall;
+  }
+  return { auroc: u / (P * N), auprc: ap };
+}
+
+function weightedAtThreshold(scores: ArrayLike<number>, labels: Labels, w: Float64Array, t: number): { precision: number; recall: number } {
+  let tp = 0, fp = 0, fn = 0;
+  for (let i = 0; i < w.length; i++) {
+    if (w[i] === 0) continue;
+    const flagged = scores[i]! > t;
+    if (labels[i]) flagged ? (tp += w[i]!) : (fn += w[i]!);
+    else if (flagged) fp += w[i]!;
+  }
+  return { precision: tp + fp > 0 ? tp / (tp + fp) : 0, recall: tp + fn > 0 ? tp / (tp + fn) : 0 };
+}
+
+/** Percentile interval of replicate values (linear interpolation between order statistics). */
+export function percentileInterval(values: Float64Array, level: number): Interval {
+  const s = Float64Array.from(values).sort();
+  const q = (p: number): number => {
+    const x = p * (s.length - 1);
+    const lo = Math.floor(x);
+    const hi = Math.min(s.length - 1, lo + 1);
+    return s[lo]! + (x - lo) * (s[hi]! - s[lo]!);
+  };
+  return { lo: q((1 - level) / 2), hi: q(1 - (1 - level) / 2) };
+}
+
+/**
+ * Point estimates and stratified percentile-bootstrap intervals. Thresholds are held fixed (they come from
+ * trusted calibration data, not from this sample), so the intervals describe the evaluation sample's noise.
+ */
+export function bootstrapMetrics(
+  scores: ArrayLike<number>,
+  labels: Labels,
+  thresholds: readonly number[],
+  options: BootstrapOptions,
+): MetricsWithCi {
+  const B = options.replicates ?? BOOTSTRAP_DEFAULTS.replicates;
+  const level = options.level ?? BOOTSTRAP_DEFAULTS.level;
+  if (!Number.isInteger(B) || B < 1) throw new MadkitError("BAD_ARGUMENT", `bootstrap: replicates must be a positive integer, got ${B}`);
+  if (!(level > 0 && level < 1)) throw new MadkitError("BAD_ARGUMENT", `bootstrap: level must be in (0, 1), got ${level}`);
+  const r = rank(scores, labels);
+  const n = scores.length;
+  const ones = new Float64Array(n).fill(1);
+  const point = weightedRanking(r, labels, ones);
+  const pointAt = thresholds.map((t) => weightedAtThreshold(scores, labels, ones, t));
+
+  const rng = new SeededRng(options.seed);
+  const w = new Float64Array(n);
+  const au = new Float64Array(B);
+  const ap = new Float64Array(B);
+  const prec = thresholds.map(() => new Float64Array(B));
+  const rec = thresholds.map(() => new Float64Array(B));
+  for (let b = 0; b < B; b++) {
+    w.fill(0);
+    for (const stratum of [r.positives, r.negatives]) {
+      for (let k = 0; k < stratum.length; k++) w[stratum[rng.int(stratum.length)]!]! += 1;
+    }
+    const m = weightedRanking(r, labels, w);
+    au[b] = m.auroc;
+    ap[b] = m.auprc;
+    thresholds.forEach((t, j) => {
+      const x = weightedAtThreshold(scores, labels, w, t);
+      prec[j]![b] = x.precision;
+      rec[j]![b] = x.recall;
+    });
+  }
+  return {
+    auroc: point.auroc,
+    auprc: point.auprc,
+    aurocCi: percentileInterval(au, level),
+    auprcCi: percentileInterval(ap, level),
+    atThresholds: thresholds.map((_, j) => ({
+      precision: pointAt[j]!.precision,
+      recall: pointAt[j]!.recall,
+      precisionCi: percentileInterval(prec[j]!, level),
+      recallCi: percentileInterval(rec[j]!, level),
+    })),
+  };
+}

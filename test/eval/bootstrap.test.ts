@@ -1,0 +1,89 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { bootstrapMetrics, percentileInterval } from "../../src/eval/bootstrap.js";
+import { auroc, averagePrecision } from "../../src/eval/ranking-metrics.js";
+import { metricsAtThreshold } from "../../src/eval/threshold-metrics.js";
+import { SeededRng } from "../../src/train/rng.js";
+
+function binormal(seed: number, nNeg: number, nPos: number, d: number): { scores: Float64Array; labels: Uint8Array } {
+  const rng = new SeededRng(seed);
+  const scores = new Float64Array(nNeg + nPos);
+  const labels = new Uint8Array(nNeg + nPos);
+  for (let i = 0; i < scores.length; i++) {
+    labels[i] = i >= nNeg ? 1 : 0;
+    scores[i] = rng.normal() + (labels[i] ? d : 0);
+  }
+  return { scores, labels };
+}
+
+/** Standard normal CDF by the Abramowitz-Stegun 7.1.26 erf approximation (|error| < 1.5e-7). */
+function phi(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+test("the point estimates equal the unweighted AUROC, average precision and threshold metrics", () => {
+  const { scores, labels } = binormal(3, 60, 40, 1);
+  // Ties on purpose: rounding makes groups of equal scores.
+  for (let i = 0; i < scores.length; i++) scores[i] = Math.round(scores[i]! * 4) / 4;
+  const m = bootstrapMetrics(scores, labels, [0.3, 1.2], { seed: 1, replicates: 10 });
+  assert.ok(Math.abs(m.auroc - auroc(scores, labels)) < 1e-12);
+  assert.ok(Math.abs(m.auprc - averagePrecision(scores, labels)) < 1e-12);
+  for (const [j, t] of [0.3, 1.2].entries()) {
+    const ref = metricsAtThreshold(scores, labels, t);
+    assert.ok(Math.abs(m.atThresholds[j]!.precision - ref.precision) < 1e-12);
+    assert.ok(Math.abs(m.atThresholds[j]!.recall - ref.recall) < 1e-12);
+  }
+});
+
+test("a sample whose classes each hold one repeated score gives point intervals", () => {
+  const scores = Float64Array.from([1, 1, 1, 1, 5, 5, 5]);
+  const labels = Uint8Array.from([0, 0, 0, 0, 1, 1, 1]);
+  const m = bootstrapMetrics(scores, labels, [2], { seed: 9 });
+  assert.deepEqual(m.aurocCi, { lo: 1, hi: 1 });
+  assert.deepEqual(m.auprcCi, { lo: 1, hi: 1 });
+  assert.deepEqual(m.atThresholds[0]!.precisionCi, { lo: 1, hi: 1 });
+  assert.deepEqual(m.atThresholds[0]!.recallCi, { lo: 1, hi: 1 });
+});
+
+test("the 95% AUROC interval covers the binormal model's true AUROC Φ(d/√2) at about the nominal rate", () => {
+  const d = 1;
+  const truth = phi(d / Math.SQRT2);
+  const runs = 120;
+  let covered = 0;
+  let recallCovered = 0;
+  for (let s = 0; s < runs; s++) {
+    const { scores, labels } = binormal(1000 + s, 80, 80, d);
+    // Threshold 0.5: true recall P(N(1,1) > 0.5) = Φ(0.5).
+    const m = bootstrapMetrics(scores, labels, [0.5], { seed: s, replicates: 200 });
+    if (m.aurocCi.lo <= truth && truth <= m.aurocCi.hi) covered++;
+    const r = m.atThresholds[0]!.recallCi;
+    if (r.lo <= phi(0.5) && phi(0.5) <= r.hi) recallCovered++;
+  }
+  // Binomial(120, 0.95) lies in [104, 120] with probability > 0.999; percentile intervals run slightly narrow.
+  assert.ok(covered >= 104, `AUROC covered ${covered}/${runs}`);
+  assert.ok(recallCovered >= 104, `recall covered ${recallCovered}/${runs}`);
+});
+
+test("the same seed gives the same intervals and another seed different ones", () => {
+  const { scores, labels } = binormal(5, 50, 50, 0.7);
+  const a = bootstrapMetrics(scores, labels, [0], { seed: 4 });
+  const b = bootstrapMetrics(scores, labels, [0], { seed: 4 });
+  const c = bootstrapMetrics(scores, labels, [0], { seed: 5 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.aurocCi, c.aurocCi);
+});
+
+test("percentile intervals interpolate between order statistics", () => {
+  const v = Float64Array.from({ length: 101 }, (_, i) => 100 - i);
+  const { lo, hi } = percentileInterval(v, 0.9);
+  assert.ok(Math.abs(lo - 5) < 1e-9 && Math.abs(hi - 95) < 1e-9, `got [${lo}, ${hi}]`);
+  const odd = percentileInterval(Float64Array.from([0, 10]), 0.5);
+  assert.ok(Math.abs(odd.lo - 2.5) < 1e-12 && Math.abs(odd.hi - 7.5) < 1e-12);
+});
+
+test("a sample without anomalies is refused with a message naming both counts", () => {
+  assert.throws(() => bootstrapMetrics([1, 2], [0, 0], [], { seed: 1 }), /0 anomalous and 2 normal/);
+});
