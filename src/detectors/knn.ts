@@ -1,6 +1,6 @@
 // Exact k-nearest-neighbour distance to the trusted rows (euclidean or cosine). Candidates come from blocked
-// gemm distance matrices in the input's precision (‖t‖² − 2q·t ranks like ‖q − t‖²); the k winners'
-// distances are then recomputed directly in float64, so reported distances carry no cancellation error.
+// gemm similarity matrices in the trusted rows' precision (q·t − ‖t‖²/2 ranks like −‖q − t‖²); the k
+// winners' distances are then recomputed directly in float64, so reported distances carry no cancellation error.
 
 import { z } from "zod";
 import { MadkitError } from "../errors.js";
@@ -57,11 +57,33 @@ function normalizeRows<T extends FloatArray>(x: Matrix, make: (n: number) => T):
   return matrix(x.rows, d, out);
 }
 
+/**
+ * Keep the k largest similarities of one gemm row in best[ko..ko+k) (descending) with their trusted-row
+ * indices. Most entries fail the first comparison, so this loop runs at close to memory speed.
+ */
+function selectLargest(c: FloatArray, co: number, tn: number, ts: number, best: Float64Array, idx: Int32Array, ko: number, k: number): void {
+  let worst = best[ko + k - 1]!;
+  for (let j = 0; j < tn; j++) {
+    const v = c[co + j]!;
+    if (v > worst) {
+      let p = k - 1;
+      while (p > 0 && best[ko + p - 1]! < v) {
+        best[ko + p] = best[ko + p - 1]!;
+        idx[ko + p] = idx[ko + p - 1]!;
+        p--;
+      }
+      best[ko + p] = v;
+      idx[ko + p] = ts + j;
+      worst = best[ko + k - 1]!;
+    }
+  }
+}
+
 export class FittedKnn implements FittedDetector<KnnParams> {
   readonly kind = KNN;
   readonly dim: number;
-  /** Rows used for search (unit-normalised for cosine) and ‖t‖² per row (the euclidean ranking key). */
-  private prepared: { base: Matrix; norms: Float64Array } | undefined;
+  /** The matrix searched by gemm (see searchBase). */
+  private prepared: Matrix | undefined;
 
   constructor(
     readonly params: Readonly<KnnParams>,
@@ -71,23 +93,31 @@ export class FittedKnn implements FittedDetector<KnnParams> {
     this.dim = trusted.cols;
   }
 
-  /** Search rows (unit-normalised for cosine) and their squared norms, built on first use: fitting is a copy. */
-  private searchBase(): { base: Matrix; norms: Float64Array } {
+  /**
+   * The search matrix, built on first use (fitting is just a copy). Euclidean: rows [t, −‖t‖²/2], so that with
+   * queries [q, 1] one gemm yields q·t − ‖t‖²/2 = (‖q‖² − ‖q − t‖²)/2, largest for the nearest t — no
+   * per-entry arithmetic left for the selection loop. Cosine: unit rows, gemm yields the cosine similarity.
+   */
+  private searchBase(): Matrix {
     if (!this.prepared) {
       const { rows, cols: d, data } = this.trusted;
-      const norms = new Float64Array(rows);
-      for (let i = 0; i < rows; i++) {
-        let s = 0;
-        for (let j = 0, o = i * d; j < d; j++) s += data[o + j]! * data[o + j]!;
-        norms[i] = s;
-      }
-      let base = this.trusted;
+      const f32 = data instanceof Float32Array;
       if (this.params.metric === "cosine") {
-        const f32 = data instanceof Float32Array;
-        base = normalizeRows(this.trusted, (n) => (f32 ? new Float32Array(n) : new Float64Array(n)));
-        for (let i = 0; i < rows; i++) norms[i] = norms[i]! > 0 ? 1 : 0;
+        this.prepared = normalizeRows(this.trusted, (n) => (f32 ? new Float32Array(n) : new Float64Array(n)));
+      } else {
+        const w = d + 1;
+        const out = f32 ? new Float32Array(rows * w) : new Float64Array(rows * w);
+        for (let i = 0; i < rows; i++) {
+          let s = 0;
+          for (let j = 0, o = i * d, a = i * w; j < d; j++) {
+            const v = data[o + j]!;
+            out[a + j] = v;
+            s += v * v;
+          }
+          out[i * w + d] = -0.5 * s;
+        }
+        this.prepared = matrix(rows, w, out);
       }
-      this.prepared = { base, norms };
     }
     return this.prepared;
   }
@@ -98,50 +128,36 @@ export class FittedKnn implements FittedDetector<KnnParams> {
     const k = this.params.k;
     const d = this.dim;
     const n = x.rows;
-    const { base, norms } = this.searchBase();
+    const base = this.searchBase();
+    const w = base.cols;
     const N = base.rows;
     const f32 = base.data instanceof Float32Array;
     const make = (len: number): FloatArray => (f32 ? new Float32Array(len) : new Float64Array(len));
     const cosine = this.params.metric === "cosine";
-    let q: Matrix = x;
-    if (cosine) q = normalizeRows(x, make);
-    else if (x.data instanceof Float32Array !== f32) {
-      const converted = make(n * d);
-      converted.set(x.data);
-      q = matrix(n, d, converted);
-    }
+    const unit = cosine ? normalizeRows(x, make) : undefined;
     const indices = new Int32Array(n * k);
-    const keys = new Float64Array(n * k).fill(Infinity);
+    const best = new Float64Array(n * k).fill(-Infinity);
+    const qbuf = make(Math.min(QUERY_BLOCK, n) * w);
     const block = make(Math.min(QUERY_BLOCK, n) * Math.min(TRAIN_BLOCK, N));
     for (let qs = 0; qs < n; qs += QUERY_BLOCK) {
       const qn = Math.min(QUERY_BLOCK, n - qs);
-      const qb = matrix(qn, d, q.data.subarray(qs * d, (qs + qn) * d) as FloatArray);
+      let qb: Matrix;
+      if (unit) qb = matrix(qn, d, unit.data.subarray(qs * d, (qs + qn) * d) as FloatArray);
+      else {
+        // Query rows [q, 1] in the search precision.
+        const qd = qbuf.subarray(0, qn * w);
+        for (let i = 0; i < qn; i++) {
+          qd.set(x.data.subarray((qs + i) * d, (qs + i + 1) * d), i * w);
+          qd[i * w + d] = 1;
+        }
+        qb = matrix(qn, w, qd);
+      }
       for (let ts = 0; ts < N; ts += TRAIN_BLOCK) {
         const tn = Math.min(TRAIN_BLOCK, N - ts);
-        const tb = matrix(tn, d, base.data.subarray(ts * d, (ts + tn) * d) as FloatArray);
+        const tb = matrix(tn, w, base.data.subarray(ts * w, (ts + tn) * w) as FloatArray);
         const c = matrix(qn, tn, block.subarray(0, qn * tn) as FloatArray);
         gemm(qb as Matrix<FloatArray>, tb as Matrix<FloatArray>, { transB: true, out: c as Matrix<FloatArray> });
-        const cd = c.data;
-        for (let i = 0; i < qn; i++) {
-          const ko = (qs + i) * k;
-          let worst = keys[ko + k - 1]!;
-          const co = i * tn;
-          for (let j = 0; j < tn; j++) {
-            // Ranking key: ‖t‖² − 2q·t for euclidean (‖q‖² is constant per row), −q·t for cosine.
-            const key = cosine ? -cd[co + j]! : norms[ts + j]! - 2 * cd[co + j]!;
-            if (key < worst) {
-              let p = k - 1;
-              while (p > 0 && keys[ko + p - 1]! > key) {
-                keys[ko + p] = keys[ko + p - 1]!;
-                indices[ko + p] = indices[ko + p - 1]!;
-                p--;
-              }
-              keys[ko + p] = key;
-              indices[ko + p] = ts + j;
-              worst = keys[ko + k - 1]!;
-            }
-          }
-        }
+        for (let i = 0; i < qn; i++) selectLargest(c.data, i * tn, tn, ts, best, indices, (qs + i) * k, k);
       }
     }
     // Exact float64 distances for the winners, then re-sort (near-ties may swap after the exact recompute).
