@@ -53,3 +53,18 @@ export {
 export { COMBINERS, combineScores, HookNormaliser, hookTerms, parseCombiner, reduceTerms, type Combiner } from "./detectors/combine.js";
 export { ConformalCalibration, conformalFlag, conformalPValue, conformalThreshold, maxExceedances } from "./eval/conformal.js";
 export { BEHAVIOUR_HOOKS, behaviourFromLogits, behaviourHookPoints, isBehaviourHook, OUTPUT_ENTROPY_HOOK, TOKEN_NLL_HOOK } from "./models/behaviour-hooks.js";
+
+// Monitor service: HTTP scoring, review queue, labels, probe
+export { createMonitorApp, type AppDeps } from "./server/app.js";
+export { authenticate, hashToken, issueToken, roleAllows } from "./server/auth.js";
+export { defaultBundle, defaultBundleDir } from "./server/default-bundle.js";
+export { fitLogisticRegression, LogisticProbe, type LogisticFit, type ProbeState } from "./server/logistic-probe.js";
+export { MonitorMetrics } from "./server/metrics.js";
+export { MIGRATIONS, LATEST_SCHEMA_VERSION, type Migration } from "./server/migrations.js";
+export { openStore as openMonitorStore } from "./server/open-store.js";
+export { openApiDocument } from "./server/openapi.js";
+export { DEFAULT_LIMITS, type ServiceLimits } from "./server/schemas.js";
+export { MonitorScorer, type ScoreResult } from "./server/scorer.js";
+export { listenMonitor, restoreProbe, startMonitor, type ListenOptions, type RunningMonitor, type StartMonitorOptions } from "./server/service.js";
+export { LABELS, ROLES, type Label, type MonitorStore, type NewItem, type Role, type StoredItem, type TokenRecord } from "./server/storage.js";
+export { trainProbe } from "./server/train-probe.js";

@@ -10,6 +10,7 @@ import { Command, CommanderError } from "commander";
 import { projectRoot } from "../config.js";
 import { isMadkitError } from "../errors.js";
 import { processIo, type CliIo } from "./cli-io.js";
+import { benchCommand } from "./bench.js";
 import { combineCommand } from "./combine.js";
 import { exportOnnxCommand } from "./export-onnx.js";
 import { extractCommand } from "./extract.js";
@@ -17,6 +18,7 @@ import { fitCommand } from "./fit.js";
 import { generateCommand } from "./generate.js";
 import { hooksCommand } from "./hooks.js";
 import { scoreCommand } from "./score.js";
+import { serveCommand } from "./serve.js";
 
 function version(): string {
   try {
@@ -40,7 +42,9 @@ export function buildProgram(io: CliIo): Command {
   generateCommand(program, io);
   exportOnnxCommand(program, io);
   fitCommand(program, io);
+  benchCommand(program, io);
   scoreCommand(program, io);
+  serveCommand(program, io);
   return program;
 }
 

@@ -25,11 +25,25 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   maxConcurrent: 256,
 };
 
+/**
+ * An array of finite numbers, checked in one loop: zod's per-element z.number() costs about as much as
+ * the detector on 1,536 values. The issue names the first bad index, like zod's own path would.
+ */
+const finiteNumbers = z.custom<number[]>((v) => Array.isArray(v), "expected an array of numbers").superRefine((v, ctx) => {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== "number" || !Number.isFinite(x)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i], message: `expected a finite number, got ${JSON.stringify(x) ?? String(x)}` });
+      return;
+    }
+  }
+});
+
 export function scoreInputSchema(limits: ServiceLimits) {
   return z
     .object({
       text: z.string().min(1, "text must not be empty").max(limits.maxTextChars, `text is longer than ${limits.maxTextChars} characters`).optional(),
-      activations: z.record(z.array(z.number().finite("values must be finite numbers"))).optional(),
+      activations: z.record(finiteNumbers).optional(),
     })
     .strict()
     .refine((v) => (v.text === undefined) !== (v.activations === undefined), "give exactly one of `text` or `activations`");
