@@ -14,7 +14,8 @@ export interface WithCi {
 /** Metrics at a threshold calibrated on held-out trusted scores at level alpha. */
 export interface AtAlpha {
   readonly alpha: number;
-  readonly threshold: number;
+  /** null when the calibration set is too small to flag anything at this α (nothing is flagged then). */
+  readonly threshold: number | null;
   readonly precision: WithCi;
   readonly recall: WithCi;
   readonly f1: number;
@@ -39,6 +40,11 @@ export interface ResultRecord {
   readonly pooling: string;
   /** `all` anomalous families together, one attack family, or `length-matched`. */
   readonly subset: string;
+  /**
+   * What the positive class is: `anomalous` items (against the split's benign items), or — in benign-shift rows —
+   * the `shift` items against held-out normal items, so recall there is the false-positive rate on shift.
+   */
+  readonly positives: "anomalous" | "shift";
   readonly split: "validation" | "test";
   /** Scope of the detector: per input, or scores that depend on the batch scored together (QUE, spectral). */
   readonly scope: "input" | "batch";
@@ -112,6 +118,15 @@ export interface ScoreHistogram {
   readonly threshold: number;
 }
 
+/** What was run and why (from src/bench/plan.ts), so the report can state it. */
+export interface PlanSummary {
+  readonly notes: readonly string[];
+  readonly selectionCriterion: string;
+  readonly bootstrapReplicates: number;
+  readonly models: ReadonlyArray<{ readonly model: string; readonly pooling: string; readonly poolingReason: string; readonly hooks: readonly string[]; readonly fewHooks: readonly string[] }>;
+  readonly detectors: ReadonlyArray<{ readonly name: string; readonly family: string; readonly scope: "input" | "batch"; readonly hooks: string }>;
+}
+
 export interface BenchResults {
   readonly format: typeof RESULTS_FORMAT;
   readonly schemaVersion: typeof RESULTS_SCHEMA_VERSION;
@@ -121,6 +136,7 @@ export interface BenchResults {
   readonly quick: boolean;
   readonly durationSeconds: number;
   readonly alphas: readonly number[];
+  readonly plan: PlanSummary;
   readonly tasks: readonly TaskSummary[];
   readonly records: readonly ResultRecord[];
   readonly selections: readonly Selection[];
