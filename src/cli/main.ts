@@ -11,7 +11,6 @@ import { projectRoot } from "../config.js";
 import { isMadkitError } from "../errors.js";
 import { processIo, type CliIo } from "./cli-io.js";
 import { benchCommand } from "./bench.js";
-import { benchCommand } from "./bench.js";
 import { combineCommand } from "./combine.js";
 import { exportOnnxCommand } from "./export-onnx.js";
 import { extractCommand } from "./extract.js";
@@ -43,7 +42,6 @@ export function buildProgram(io: CliIo): Command {
   generateCommand(program, io);
   exportOnnxCommand(program, io);
   fitCommand(program, io);
-  benchCommand(program, io);
   benchCommand(program, io);
   scoreCommand(program, io);
   serveCommand(program, io);
