@@ -1,0 +1,141 @@
+// The README's Results section, generated from results.json and spliced between two marker comments, so the
+// front page always shows the numbers of a reproducible run and the command that reproduces them.
+
+import { readFileSync } from "node:fs";
+import type { BenchResults } from "../bench/results.js";
+import { MadkitError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { regenerateCommand } from "./document.js";
+import { escapeMarkdown } from "./escape.js";
+import { fmtCi, fmtRate } from "./format.js";
+import { BASELINE_FAMILY, detectorChoices, hookLabel, layerGrid, mixText, rankLayers, taskModels } from "./tables.js";
+
+export const RESULTS_START = "<!-- results:start -->";
+export const RESULTS_END = "<!-- results:end -->";
+
+/** The script that splices this section into README.md (run after `madkit bench`). */
+export const UPDATE_README_COMMAND = "node --import tsx scripts/update-readme-results.ts report/results.json README.md";
+
+const e = escapeMarkdown;
+
+export function readmeResultsSection(results: BenchResults): string {
+  const alpha = results.alphas.includes(0.01) ? 0.01 : results.alphas[0];
+  const lines: string[] = [];
+  lines.push(
+    `*Generated from \`report/results.json\` (madkit ${e(results.madkitVersion)}, ${results.createdAt.slice(0, 10)}, seed ${results.seed}, ` +
+      `${results.quick ? "quick run: small sets, wide intervals" : "full run"}); do not edit by hand.*`,
+  );
+  lines.push("");
+  lines.push(
+    `**Headline** — test split; detector and layer chosen on the validation split; flag when the score exceeds the threshold ` +
+      `calibrated on trusted data at α = ${alpha ?? "–"}. Precision depends on the anomaly rate of the mix, given beside it. ` +
+      `Shift FPR = false alarms on benign inputs unlike the trusted ones.`,
+  );
+  lines.push("");
+  lines.push("| task × model | detector @ hook | test mix: anomaly rate (anomalous of n) | AUROC [95% CI] | precision | recall | shift FPR |");
+  lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: |");
+  for (const s of results.selections) {
+    const a = s.test.atAlpha.find((x) => x.alpha === alpha);
+    lines.push(
+      `| ${e(`${s.task} × ${s.model}`)} | ${e(`${s.detector} @ ${s.hook}`)} | ${mixText(s.test)} | ${e(fmtCi(s.test.auroc))} | ` +
+        `${e(fmtCi(a?.precision))} | ${e(fmtCi(a?.recall))} | ${fmtRate(a?.shiftFpr)} |`,
+    );
+  }
+  const plain = results.records.filter((r) => r.subset === "harmful-plain" && r.split === "test" && results.selections.some((s) => s.task === r.task && s.model === r.model && s.detector === r.detector && s.hook === r.hook));
+  for (const r of plain) {
+    const a = r.atAlpha.find((x) => x.alpha === alpha);
+    lines.push("");
+    lines.push(`Plain harmful requests (AdvBench, the expected hard case), ${e(`${r.task} × ${r.model}`)}: AUROC ${e(fmtCi(r.auroc))}, recall ${fmtRate(a?.recall.value)} at α = ${alpha}.`);
+  }
+
+  lines.push("");
+  lines.push("**Detector families** (best test AUROC per family; per-input detectors, batch methods listed apart):");
+  lines.push("");
+  const baselineLines: string[] = [];
+  for (const { task, model } of taskModels(results)) {
+    const choices = detectorChoices(results, task, model);
+    if (choices.length === 0) continue;
+    const bestOf = new Map<string, (typeof choices)[number]>();
+    for (const c of choices) if (c.scope === "input" && (!bestOf.get(c.family) || c.test.auroc.value > bestOf.get(c.family)!.test.auroc.value)) bestOf.set(c.family, c);
+    const fams = [...bestOf.values()].sort((a, b) => b.test.auroc.value - a.test.auroc.value);
+    const batch = choices.filter((c) => c.scope === "batch");
+    lines.push(
+      `- ${e(`${task} × ${model}`)}: ` +
+        fams.map((c) => `${e(c.family)} (${e(c.detector)}) ${fmtRate(c.test.auroc.value)}`).join(", ") +
+        (batch.length ? `; batch: ${batch.map((c) => `${e(c.detector)} ${fmtRate(c.test.auroc.value)}`).join(", ")}` : "") +
+        ".",
+    );
+    const base = choices.find((c) => c.family === BASELINE_FAMILY);
+    if (base) {
+      const others = choices.filter((c) => c.family !== BASELINE_FAMILY && c.scope === "input");
+      const beat = others.filter((c) => c.test.auroc.value > base.test.auroc.value);
+      const not = others.filter((c) => c.test.auroc.value <= base.test.auroc.value);
+      const d = (c: (typeof others)[number]) => {
+        const x = c.test.auroc.value - base.test.auroc.value;
+        return `${e(c.detector)} ${x >= 0 ? "+" : "−"}${fmtRate(Math.abs(x))}`;
+      };
+      baselineLines.push(
+        `- ${e(`${task} × ${model}`)}: baseline ${e(base.detector)} AUROC ${fmtRate(base.test.auroc.value)}. ` +
+          `Beat it: ${beat.length ? beat.map(d).join(", ") : "none"}. Did not: ${not.length ? not.map(d).join(", ") : "none"}.`,
+      );
+    }
+  }
+  if (baselineLines.length) {
+    lines.push("");
+    lines.push("**Against the length-only baseline** (test AUROC difference):");
+    lines.push("");
+    lines.push(...baselineLines);
+  }
+
+  const layerLines: string[] = [];
+  for (const { task, model } of taskModels(results)) {
+    const grid = layerGrid(results, task, model);
+    if (!grid) continue;
+    const best = rankLayers(grid).slice(0, 3);
+    layerLines.push(`- ${e(`${task} × ${model}`)}: ${best.map((b) => `${e(hookLabel(b.hook, b.layer))} (mean AUROC ${fmtRate(b.meanAuroc)} over ${b.detectors} detectors)`).join(", ")}.`);
+  }
+  if (layerLines.length) {
+    lines.push("");
+    lines.push("**Most informative layers** (mean test AUROC across detectors):");
+    lines.push("");
+    lines.push(...layerLines);
+  }
+
+  lines.push("");
+  lines.push("**Failure modes** (each backed by a measured gap; the report lists examples and the reasoning):");
+  lines.push("");
+  if (results.failureModes.length === 0) lines.push("- none passed the evidence bar in this run.");
+  for (const m of results.failureModes) {
+    const where = m.examples[0] ? ` (${m.examples[0].task} × ${m.examples[0].model})` : "";
+    lines.push(`- ${e(m.name)}${e(where)}: ${e(m.evidence)}.`);
+  }
+
+  lines.push("");
+  lines.push("Regenerate (the numbers above, `report/report.md` and the self-contained `report/report.html` with ROC curves, per-layer heat maps and score histograms):");
+  lines.push("");
+  lines.push("```sh");
+  lines.push(`${regenerateCommand(results)} && ${UPDATE_README_COMMAND}`);
+  lines.push("```");
+  return lines.join("\n");
+}
+
+/** Replaces the text between the results markers in `readmePath` (atomically); everything else is kept byte for byte. */
+export function updateReadme(readmePath: string, results: BenchResults): void {
+  let text: string;
+  try {
+    text = readFileSync(readmePath, "utf8");
+  } catch (err) {
+    throw new MadkitError("FILE_NOT_FOUND", `${readmePath}: cannot read (${(err as Error).message})`, { cause: err });
+  }
+  const start = text.indexOf(RESULTS_START);
+  const end = text.indexOf(RESULTS_END);
+  const count = (m: string) => text.split(m).length - 1;
+  if (start < 0 || end < 0) {
+    throw new MadkitError("BAD_INPUT", `${readmePath}: expected the markers '${RESULTS_START}' and '${RESULTS_END}' around the Results section, found ${start < 0 ? "no start marker" : ""}${start < 0 && end < 0 ? " and " : ""}${end < 0 ? "no end marker" : ""}`);
+  }
+  if (count(RESULTS_START) !== 1 || count(RESULTS_END) !== 1 || end < start) {
+    throw new MadkitError("BAD_INPUT", `${readmePath}: expected exactly one '${RESULTS_START}' followed by one '${RESULTS_END}', found ${count(RESULTS_START)} start and ${count(RESULTS_END)} end markers${end < start ? " (end before start)" : ""}`);
+  }
+  const out = text.slice(0, start + RESULTS_START.length) + "\n" + readmeResultsSection(results) + "\n" + text.slice(end);
+  writeFileAtomic(readmePath, out);
+}

@@ -1,0 +1,449 @@
+// The report's tables as data (columns + typed cells), built from results.json alone; markdown.ts and html.ts
+// render them and readme.ts quotes them, so every number appears once, formatted one way.
+
+import type { BenchResults, FailureExample, ResultRecord, WithCi } from "../bench/results.js";
+import { fmtCi, fmtRate, fmtScore, fmtSeconds } from "./format.js";
+
+/** How a column's cells are formatted: rates with 3 decimals, counts as integers, scores on their own scale. */
+export type ColumnKind = "text" | "rate" | "ci" | "int" | "score" | "seconds";
+export interface Column {
+  readonly label: string;
+  readonly kind: ColumnKind;
+}
+export type Cell = string | number | WithCi | null;
+export interface Table {
+  readonly id: string;
+  readonly title: string;
+  /** One or two sentences saying how to read the table (what split, which threshold, what the mix is). */
+  readonly note?: string;
+  readonly columns: readonly Column[];
+  readonly rows: readonly (readonly Cell[])[];
+}
+
+export function formatCell(cell: Cell, kind: ColumnKind): string {
+  if (cell === null) return "–";
+  if (typeof cell === "string") return cell;
+  if (typeof cell === "object") return fmtCi(cell);
+  switch (kind) {
+    case "int":
+      return String(Math.round(cell));
+    case "score":
+      return fmtScore(cell);
+    case "seconds":
+      return fmtSeconds(cell);
+    case "ci":
+    case "rate":
+      return fmtRate(cell);
+    default:
+      return String(cell);
+  }
+}
+
+const col = (label: string, kind: ColumnKind): Column => ({ label, kind });
+
+/** The task × model pairs, in the order results.tasks lists them, then any others that only records name. */
+export function taskModels(results: BenchResults): { task: string; model: string }[] {
+  const seen = new Set<string>();
+  const out: { task: string; model: string }[] = [];
+  const add = (task: string, model: string): void => {
+    const k = `${task}\u0000${model}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push({ task, model });
+    }
+  };
+  for (const t of results.tasks) add(t.task, t.model);
+  for (const r of results.records) add(r.task, r.model);
+  return out;
+}
+
+const ALL = "all";
+const LENGTH_MATCHED = "length-matched";
+/** Detector family of the length-only (and other trivial) baselines, reported beside every detector. */
+export const BASELINE_FAMILY = "baseline";
+
+function atAlpha(r: ResultRecord, alpha: number) {
+  return r.atAlpha.find((a) => Math.abs(a.alpha - alpha) < 1e-12) ?? null;
+}
+
+function find(results: BenchResults, q: Partial<Pick<ResultRecord, "task" | "model" | "detector" | "hook" | "subset" | "split">>): ResultRecord | undefined {
+  return results.records.find(
+    (r) =>
+      (q.task === undefined || r.task === q.task) &&
+      (q.model === undefined || r.model === q.model) &&
+      (q.detector === undefined || r.detector === q.detector) &&
+      (q.hook === undefined || r.hook === q.hook) &&
+      (q.subset === undefined || r.subset === q.subset) &&
+      (q.split === undefined || r.split === q.split),
+  );
+}
+
+export interface DetectorChoice {
+  readonly detector: string;
+  readonly family: string;
+  readonly scope: ResultRecord["scope"];
+  /** The hook with the best validation AUROC (test AUROC only when the run has no validation rows). */
+  readonly hook: string;
+  readonly chosenOn: "validation" | "test";
+  /** The test-split record of that detector × hook on all anomalous families. */
+  readonly test: ResultRecord;
+}
+
+/**
+ * One row per detector: its best hook chosen on the validation split, reported on the test split, so the
+ * comparison between detectors is not won by picking layers on the numbers it reports.
+ */
+export function detectorChoices(results: BenchResults, task: string, model: string): DetectorChoice[] {
+  const rows = results.records.filter((r) => r.task === task && r.model === model && r.subset === ALL && r.positives !== "shift");
+  const detectors = [...new Set(rows.map((r) => r.detector))];
+  const out: DetectorChoice[] = [];
+  for (const d of detectors) {
+    const mine = rows.filter((r) => r.detector === d);
+    const val = mine.filter((r) => r.split === "validation");
+    const pool = val.length > 0 ? val : mine.filter((r) => r.split === "test");
+    let best: ResultRecord | undefined;
+    for (const r of pool) if (!best || r.auroc.value > best.auroc.value) best = r;
+    if (!best) continue;
+    const test = mine.find((r) => r.split === "test" && r.hook === best.hook);
+    if (!test) continue;
+    out.push({ detector: d, family: test.family, scope: test.scope, hook: best.hook, chosenOn: val.length > 0 ? "validation" : "test", test });
+  }
+  return out.sort((a, b) => b.test.auroc.value - a.test.auroc.value || a.detector.localeCompare(b.detector));
+}
+
+export function tasksTable(results: BenchResults): Table {
+  return {
+    id: "tasks",
+    title: "Tasks and their mixes",
+    note:
+      "Counts are over the whole untrusted set (validation + test); the anomaly rate is what precision depends on. " +
+      "Thresholds are calibrated on the trusted calibration split only.",
+    columns: [col("task", "text"), col("model", "text"), col("trusted fit / calibration / validation", "text"), col("untrusted mix", "text"), col("anomaly rate", "rate")],
+    rows: results.tasks.map((t) => [
+      t.task,
+      t.model,
+      `${t.trusted.fit} / ${t.trusted.calibration} / ${t.trusted.validation}`,
+      Object.entries(t.mix)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", "),
+      t.anomalyRate,
+    ]),
+  };
+}
+
+/** `0.560 (1272 of 2272)`: the mix a precision figure was measured at. */
+export function mixText(r: ResultRecord): string {
+  return `${fmtRate(r.n === 0 ? 0 : r.nAnomalous / r.n)} (${r.nAnomalous} of ${r.n})`;
+}
+
+/** The headline: the selected detector per task × model, test split, one row per α. */
+export function headlineTable(results: BenchResults): Table {
+  const rows: Cell[][] = [];
+  for (const s of results.selections) {
+    for (const alpha of results.alphas) {
+      const a = atAlpha(s.test, alpha);
+      rows.push([
+        s.task,
+        s.model,
+        s.detector,
+        s.hook,
+        mixText(s.test),
+        s.test.auroc,
+        s.test.auprc,
+        s.test.fpr95,
+        String(alpha),
+        a?.precision ?? null,
+        a?.recall ?? null,
+        a?.f1 ?? null,
+        a?.fpr ?? null,
+        a?.shiftFpr ?? null,
+      ]);
+    }
+  }
+  return {
+    id: "headline",
+    title: "Headline: the detector selected on validation, measured on the test split",
+    note:
+      "Flag when the score exceeds the threshold calibrated on trusted data at level α (expected false-positive rate on " +
+      "in-distribution inputs ≤ α). Precision depends on the anomaly rate of the test mix, given in the mix column; " +
+      "shift FPR is the false-positive rate on benign inputs unlike the trusted ones (every flag there is a false alarm). " +
+      "Brackets: bootstrap 95% CIs.",
+    columns: [
+      col("task", "text"),
+      col("model", "text"),
+      col("detector", "text"),
+      col("hook", "text"),
+      col("test mix: anomaly rate (anomalous of n)", "text"),
+      col("AUROC", "ci"),
+      col("AUPRC", "ci"),
+      col("FPR@95TPR", "rate"),
+      col("α", "text"),
+      col("precision", "ci"),
+      col("recall", "ci"),
+      col("F1", "rate"),
+      col("FPR", "rate"),
+      col("shift FPR", "rate"),
+    ],
+    rows,
+  };
+}
+
+/**
+ * Every detector of one scope on one task × model, with the shift-FPR column next to each detector's recall.
+ * Optional columns appear only when the run has the rows: length-matched AUROC, Δ AUROC vs the length baseline.
+ */
+export function detectorTable(results: BenchResults, task: string, model: string, scope: "input" | "batch"): Table | null {
+  const choices = detectorChoices(results, task, model).filter((c) => c.scope === scope);
+  if (choices.length === 0) return null;
+  const lengthMatched = (c: DetectorChoice) => find(results, { task, model, detector: c.detector, hook: c.hook, subset: LENGTH_MATCHED, split: "test" });
+  const hasLm = choices.some((c) => lengthMatched(c) !== undefined);
+  const baseline = detectorChoices(results, task, model).filter((c) => c.family === BASELINE_FAMILY)[0];
+  const columns: Column[] = [col("detector", "text"), col("family", "text"), col("hook", "text"), col("AUROC", "ci")];
+  if (hasLm) columns.push(col("AUROC length-matched", "ci"));
+  if (baseline) columns.push(col(`Δ AUROC vs ${baseline.detector}`, "text"));
+  columns.push(col("AUPRC", "ci"), col("FPR@95TPR", "rate"), col("TPR@1%FPR", "rate"));
+  for (const alpha of results.alphas) columns.push(col(`recall α=${alpha}`, "rate"), col(`FPR α=${alpha}`, "rate"), col(`shift FPR α=${alpha}`, "rate"));
+  columns.push(col("fit s", "seconds"), col("score s", "seconds"));
+  const rows = choices.map((c) => {
+    const r = c.test;
+    const row: Cell[] = [c.family === BASELINE_FAMILY ? `${c.detector} (baseline)` : c.detector, c.family, c.hook, r.auroc];
+    if (hasLm) row.push(lengthMatched(c)?.auroc ?? null);
+    if (baseline) {
+      const d = r.auroc.value - baseline.test.auroc.value;
+      row.push(c.detector === baseline.detector ? "–" : `${d >= 0 ? "+" : "−"}${fmtRate(Math.abs(d))}`);
+    }
+    row.push(r.auprc, r.fpr95, r.tprAt1Fpr);
+    for (const alpha of results.alphas) {
+      const a = atAlpha(r, alpha);
+      row.push(a?.recall.value ?? null, a?.fpr ?? null, a?.shiftFpr ?? null);
+    }
+    row.push(r.fitSeconds, r.scoreSeconds);
+    return row;
+  });
+  return {
+    id: `detectors-${scope}-${task}-${model}`,
+    title:
+      scope === "input"
+        ? `${task} × ${model}: per-input detectors (best hook per detector, chosen on validation)`
+        : `${task} × ${model}: batch methods (scores depend on the batch scored together; not comparable one-to-one with per-input detectors)`,
+    note: choices.some((c) => c.chosenOn === "test")
+      ? "Some detectors had no validation rows; their hook was chosen on the test split (optimistic)."
+      : "Test split, all anomalous families together.",
+    columns,
+    rows,
+  };
+}
+
+/** The ≥ 3-families comparison: the best per-input detector of each family (by test AUROC of its validation-chosen hook). */
+export function familyComparisonTable(results: BenchResults, task: string, model: string): Table | null {
+  const byFamily = new Map<string, DetectorChoice>();
+  for (const c of detectorChoices(results, task, model)) {
+    if (c.scope !== "input") continue;
+    const cur = byFamily.get(c.family);
+    if (!cur || c.test.auroc.value > cur.test.auroc.value) byFamily.set(c.family, c);
+  }
+  if (byFamily.size === 0) return null;
+  const alpha = results.alphas[0];
+  const rows = [...byFamily.values()]
+    .sort((a, b) => b.test.auroc.value - a.test.auroc.value)
+    .map((c): Cell[] => {
+      const a = alpha === undefined ? null : atAlpha(c.test, alpha);
+      return [c.family, c.detector, c.hook, c.test.auroc, c.test.tprAt1Fpr, a?.recall.value ?? null, a?.shiftFpr ?? null];
+    });
+  return {
+    id: `families-${task}-${model}`,
+    title: `${task} × ${model}: detector families compared (best of each family)`,
+    note: "Per-input detectors only, test split.",
+    columns: [
+      col("family", "text"),
+      col("best detector", "text"),
+      col("hook", "text"),
+      col("AUROC", "ci"),
+      col("TPR@1%FPR", "rate"),
+      col(`recall α=${alpha ?? "–"}`, "rate"),
+      col(`shift FPR α=${alpha ?? "–"}`, "rate"),
+    ],
+    rows,
+  };
+}
+
+/** Per anomalous family (and held-out-family / length-matched rows when present) for the selected detector. */
+export function perFamilyTable(results: BenchResults, task: string, model: string): Table | null {
+  const sel = results.selections.find((s) => s.task === task && s.model === model);
+  if (!sel) return null;
+  const subs = results.records.filter(
+    (r) => r.task === task && r.model === model && r.detector === sel.detector && r.hook === sel.hook && r.split === "test" && r.subset !== ALL && r.positives !== "shift",
+  );
+  if (subs.length === 0) return null;
+  const columns: Column[] = [col("subset", "text"), col("anomalous / n", "text"), col("AUROC", "ci")];
+  for (const alpha of results.alphas) columns.push(col(`recall α=${alpha}`, "ci"));
+  const rows = subs
+    .slice()
+    .sort((a, b) => a.auroc.value - b.auroc.value)
+    .map((r): Cell[] => {
+      const label =
+        r.subset === "harmful-plain"
+          ? "harmful-plain (plain AdvBench requests: the expected hard case)"
+          : r.subset === LENGTH_MATCHED
+            ? "length-matched (all families, normal items matched in length)"
+            : r.subset;
+      const row: Cell[] = [label, `${r.nAnomalous} / ${r.n}`, r.auroc];
+      for (const alpha of results.alphas) row.push(atAlpha(r, alpha)?.recall ?? null);
+      return row;
+    });
+  return {
+    id: `per-family-${task}-${model}`,
+    title: `${task} × ${model}: per anomalous family, ${sel.detector} @ ${sel.hook}`,
+    note: "Each row scores one family against the same normal items (test split); sorted from hardest to easiest.",
+    columns,
+    rows,
+  };
+}
+
+/** True when the pair's rows are the benign-shift control (positives = shift items), not an anomaly task. */
+export function isShiftControl(results: BenchResults, task: string, model: string): boolean {
+  const rows = results.records.filter((r) => r.task === task && r.model === model);
+  return rows.length > 0 && rows.every((r) => r.positives === "shift");
+}
+
+/**
+ * The benign-shift control: every flag on a shift item is a false alarm, so "recall" of these rows is the
+ * false-positive rate on shift. One row per detector, at the hook chosen for it on an anomaly task with the same
+ * model (so the control measures the detector as it would be deployed), else one row per hook.
+ */
+export function shiftControlTable(results: BenchResults, task: string, model: string): Table | null {
+  const rows = results.records.filter((r) => r.task === task && r.model === model && r.positives === "shift" && r.split === "test");
+  if (rows.length === 0) return null;
+  const families = [...new Set(rows.map((r) => r.subset))].filter((f) => f !== ALL).sort();
+  const chosenHook = new Map<string, string>();
+  for (const tm of taskModels(results)) {
+    if (tm.model !== model || tm.task === task) continue;
+    for (const c of detectorChoices(results, tm.task, model)) if (!chosenHook.has(c.detector)) chosenHook.set(c.detector, c.hook);
+  }
+  const alphaLast = results.alphas[results.alphas.length - 1];
+  const columns: Column[] = [col("detector", "text"), col("family", "text"), col("hook", "text")];
+  for (const alpha of results.alphas) columns.push(col(`shift FPR α=${alpha}`, "ci"), col(`normal FPR α=${alpha}`, "rate"));
+  for (const f of families) columns.push(col(`${f} FPR α=${alphaLast}`, "rate"));
+  columns.push(col("AUROC shift vs normal (lower = fewer false alarms)", "ci"));
+  const allRows = rows.filter((r) => r.subset === ALL);
+  const picked = allRows.filter((r) => !chosenHook.has(r.detector) || chosenHook.get(r.detector) === r.hook);
+  const out = picked
+    .slice()
+    .sort((a, b) => (atAlpha(a, alphaLast ?? 0)?.recall.value ?? 0) - (atAlpha(b, alphaLast ?? 0)?.recall.value ?? 0) || a.detector.localeCompare(b.detector))
+    .map((r): Cell[] => {
+      const row: Cell[] = [r.detector, r.family, r.hook];
+      for (const alpha of results.alphas) {
+        const a = atAlpha(r, alpha);
+        row.push(a?.recall ?? null, a?.fpr ?? null);
+      }
+      for (const f of families) {
+        const fr = rows.find((x) => x.detector === r.detector && x.hook === r.hook && x.subset === f);
+        row.push(fr && alphaLast !== undefined ? (atAlpha(fr, alphaLast)?.recall.value ?? null) : null);
+      }
+      row.push(r.auroc);
+      return row;
+    });
+  return {
+    id: `shift-control-${task}-${model}`,
+    title: `${task} × ${model}: the benign-shift control (every flag is a false positive)`,
+    note:
+      "Test split. Shift FPR = share of benign-but-unusual inputs flagged at the threshold calibrated on trusted data; normal FPR = the same on " +
+      "held-out in-distribution inputs (should be about α). Each detector at the hook chosen for it on the anomaly task; sorted from fewest false alarms.",
+    columns,
+    rows: out,
+  };
+}
+
+export interface LayerGrid {
+  readonly task: string;
+  readonly model: string;
+  readonly detectors: readonly string[];
+  /** Hooks with a layer index, ordered by layer then name. */
+  readonly hooks: readonly { readonly hook: string; readonly layer: number }[];
+  /** auroc[d * hooks.length + h], NaN where the run has no such row. */
+  readonly auroc: Float64Array;
+}
+
+/** Test AUROC of each per-input detector at each single-layer hook: the data behind the heat map. */
+export function layerGrid(results: BenchResults, task: string, model: string): LayerGrid | null {
+  const rows = results.records.filter(
+    (r) =>
+      r.task === task && r.model === model && r.subset === ALL && r.split === "test" && r.scope === "input" && r.layer !== null && r.family !== BASELINE_FAMILY && r.positives !== "shift",
+  );
+  if (rows.length === 0) return null;
+  const detectors = [...new Set(rows.map((r) => r.detector))].sort();
+  const hookLayer = new Map<string, number>();
+  for (const r of rows) hookLayer.set(r.hook, r.layer!);
+  const hooks = [...hookLayer.entries()].map(([hook, layer]) => ({ hook, layer })).sort((a, b) => a.layer - b.layer || a.hook.localeCompare(b.hook));
+  const auroc = new Float64Array(detectors.length * hooks.length).fill(NaN);
+  for (const r of rows) auroc[detectors.indexOf(r.detector) * hooks.length + hooks.findIndex((h) => h.hook === r.hook)] = r.auroc.value;
+  return { task, model, detectors, hooks, auroc };
+}
+
+/** A short column label for a hook: `L3 resid_post` for `blocks.3.hook_resid_post`. */
+export function hookLabel(hook: string, layer: number): string {
+  const m = /^blocks\.(\d+)\.hook_(.+)$/.exec(hook);
+  if (m) return `L${m[1]} ${m[2]}`;
+  return layer < 0 ? `emb ${hook.replace(/^hook_/, "")}` : hook.replace(/^hook_/, "");
+}
+
+export function layerTable(grid: LayerGrid): Table {
+  return {
+    id: `layers-${grid.task}-${grid.model}`,
+    title: `${grid.task} × ${grid.model}: test AUROC per layer`,
+    note: "Rows: detectors; columns: hooks from the embedding (first) to the last layer. Descriptive: the layer choice for the headline is made on validation.",
+    columns: [col("detector", "text"), ...grid.hooks.map((h) => col(hookLabel(h.hook, h.layer), "rate"))],
+    rows: grid.detectors.map((d, i) => [d, ...grid.hooks.map((_, j) => {
+      const v = grid.auroc[i * grid.hooks.length + j]!;
+      return Number.isNaN(v) ? null : v;
+    })]),
+  };
+}
+
+export interface BestLayer {
+  readonly hook: string;
+  readonly layer: number;
+  /** Mean test AUROC over the detectors that have this hook. */
+  readonly meanAuroc: number;
+  readonly detectors: number;
+}
+
+/** Hooks ranked by mean AUROC across detectors (ties by layer): "which layers are most informative". */
+export function rankLayers(grid: LayerGrid): BestLayer[] {
+  const out: BestLayer[] = grid.hooks.map((h, j) => {
+    let s = 0;
+    let n = 0;
+    for (let i = 0; i < grid.detectors.length; i++) {
+      const v = grid.auroc[i * grid.hooks.length + j]!;
+      if (!Number.isNaN(v)) {
+        s += v;
+        n++;
+      }
+    }
+    return { hook: h.hook, layer: h.layer, meanAuroc: n ? s / n : NaN, detectors: n };
+  });
+  return out.filter((b) => b.detectors > 0).sort((a, b) => b.meanAuroc - a.meanAuroc || a.layer - b.layer);
+}
+
+/** Failure examples with their full texts (renderers shorten long cells). */
+export function examplesTable(examples: readonly FailureExample[], id: string, title: string): Table {
+  return {
+    id,
+    title,
+    note: "Scores are on the detector's own scale; a row whose score is on the correct side of the threshold is a near miss, listed because fewer items were misclassified.",
+    columns: [col("kind", "text"), col("family", "text"), col("score", "score"), col("threshold", "score"), col("tokens", "int"), col("text", "text")],
+    rows: examples.map((e) => [
+      nearMiss(e) ? `${e.kind} (near miss)` : e.kind,
+      e.family,
+      e.score,
+      e.threshold,
+      e.tokens,
+      e.text,
+    ]),
+  };
+}
+
+/** An example that is listed but on the correct side of its threshold (the detector got it right, narrowly). */
+export function nearMiss(e: FailureExample): boolean {
+  return e.kind === "false-positive" ? !(e.score > e.threshold) : e.score > e.threshold;
+}
