@@ -75,6 +75,11 @@ export interface Selection {
   readonly task: string;
   readonly model: string;
   readonly criterion: string;
+  /**
+   * Leave-one-attack-class-out selections only: the attack class hidden from the validation data the choice was
+   * made on; `validation` is then subset `all-but:<class>` and `test` subset `class:<class>` (that class vs benign).
+   */
+  readonly heldOut?: string;
   readonly detector: string;
   readonly hook: string;
   readonly validation: ResultRecord;
@@ -140,6 +145,8 @@ export interface BenchResults {
   readonly tasks: readonly TaskSummary[];
   readonly records: readonly ResultRecord[];
   readonly selections: readonly Selection[];
+  /** Leave-one-attack-class-out selections (each with `heldOut`), one per attack class per task × model. */
+  readonly classOutSelections: readonly Selection[];
   readonly failureModes: readonly FailureMode[];
   readonly examples: readonly FailureExample[];
   readonly roc: readonly RocPoints[];

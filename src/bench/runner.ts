@@ -14,12 +14,13 @@ import type { ActivationSource } from "../models/source.js";
 import { buildTask as buildRegisteredTask } from "../tasks/registry.js";
 import type { BuildTaskOptions, Task, TaskItem, UntrustedSplit } from "../tasks/task.js";
 import { HookCombination } from "./combined-scores.js";
+import { leaveClassOutSelections, type Candidate } from "./leave-class-out.js";
 import { evaluateSplit, thresholdsFor, type RowIdentity } from "./evaluate.js";
 import { extractForBench } from "./extraction.js";
 import { lengthScores, type LengthUnit } from "./length-baseline.js";
 import { makePlan, type BenchPlan, type ModelPlan, type PlannedDetector, type PlanOptions } from "./plan.js";
 import { downsampledRoc, scoreHistogram } from "./plot-data.js";
-import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type FailureExample, type FailureMode, type ResultRecord, type RocPoints, type ScoreHistogram, type TaskSummary } from "./results.js";
+import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type FailureExample, type FailureMode, type ResultRecord, type RocPoints, type ScoreHistogram, type Selection, type TaskSummary } from "./results.js";
 import { SELECTION_ALPHA, SELECTION_CRITERION, selectOnValidation } from "./selection.js";
 import { anomalySubsets, shiftSubsets } from "./subsets.js";
 
@@ -193,6 +194,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   const roc: RocPoints[] = [];
   const histograms: ScoreHistogram[] = [];
   /** Test-split scores and α = 0.05 thresholds per (task, model, detector, hook), for the failure analysis. */
+  const classOut: Selection[] = [];
   const testScores = new Map<string, { scores: Float64Array; threshold: number; items: TaskItem[]; tokens: Int32Array }>();
 
   const byModel = new Map<string, Unit[]>();
@@ -240,6 +242,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
         const tokensAt = (s: UntrustedSplit) => (i: number): number => ex.tokens[L.split[s][i]!]!;
         const subsetsFor = (reportAs: string, s: UntrustedSplit) =>
           reportAs === "benign-shift" ? shiftSubsets(L.items[s]) : anomalySubsets(L.items[s], tokensAt(s), plan.seed, s);
+        const candidates = new Map<string, Candidate[]>();
         const subsets = new Map(u.reportAs.map((r) => [r, { validation: subsetsFor(r, "validation"), test: subsetsFor(r, "test") }] as const));
 
         const emit = (d: PlannedDetector, hook: string, layer: number | null, sc: HookScores): void => {
@@ -267,6 +270,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
               );
             }
             if (reportAs === "benign-shift") continue;
+            if (d.scope === "input" && d.family !== "baseline") {
+              candidates.set(reportAs, [...(candidates.get(reportAs) ?? []), { id, scores: sc.split, thresholds }]);
+            }
             const key = `${reportAs}/${model}/${d.name}/${hook}`;
             const items = L.items.test;
             const labels = Uint8Array.from(items, (it) => (it.group === "anomalous" ? 1 : 0));
@@ -326,6 +332,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
           }
         }
         if (records.length === records0) progress("detect", `${u.sourceTask} × ${model}: no records`);
+        for (const cands of candidates.values()) {
+          classOut.push(...leaveClassOutSelections(cands, L.items, plan.alphas, { seed: plan.seed, replicates: plan.bootstrapReplicates }));
+        }
       }
     } finally {
       await source.dispose();
@@ -371,6 +380,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     tasks: summaries,
     records,
     selections,
+    classOutSelections: classOut,
     failureModes,
     examples,
     roc,

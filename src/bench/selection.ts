@@ -9,6 +9,13 @@ export const SELECTION_CRITERION =
   `highest validation recall at α = ${SELECTION_ALPHA} among input-scope rows (subset all) with validation precision ≥ ${SELECTION_MIN_PRECISION}; ` +
   `if none reaches it, highest validation F1 at α = ${SELECTION_ALPHA}; ties broken by validation AUROC`;
 
+/** The criterion as a sortable tuple: [meets the precision floor, recall (or F1 when it does not), AUROC]. */
+export function selectionRank(r: ResultRecord): number[] {
+  const m = at(r);
+  const meets = m.precision >= SELECTION_MIN_PRECISION ? 1 : 0;
+  return [meets, meets ? m.recall : m.f1, r.auroc.value];
+}
+
 function at(r: ResultRecord): { precision: number; recall: number; f1: number } {
   const a = r.atAlpha.find((x) => x.alpha === SELECTION_ALPHA);
   return a ? { precision: a.precision.value, recall: a.recall.value, f1: a.f1 } : { precision: 0, recall: 0, f1: 0 };
@@ -25,12 +32,10 @@ export function selectOnValidation(records: readonly ResultRecord[], exclude: (r
   const best = new Map<string, { r: ResultRecord; rank: number[] }>();
   for (const r of records) {
     if (r.split !== "validation" || r.subset !== "all" || r.scope !== "input" || r.positives !== "anomalous" || exclude(r)) continue;
-    const m = at(r);
-    const meets = m.precision >= SELECTION_MIN_PRECISION ? 1 : 0;
-    const rank = [meets, meets ? m.recall : m.f1, r.auroc.value];
+    const rank = selectionRank(r);
     const tm = `${r.task}\0${r.model}`;
     const cur = best.get(tm);
-    if (!cur || rank.some((v, i) => v !== cur.rank[i]) && greater(rank, cur.rank)) best.set(tm, { r, rank });
+    if (!cur || greater(rank, cur.rank)) best.set(tm, { r, rank });
   }
   const out: Selection[] = [];
   for (const { r } of best.values()) {
@@ -41,7 +46,7 @@ export function selectOnValidation(records: readonly ResultRecord[], exclude: (r
   return out;
 }
 
-function greater(a: readonly number[], b: readonly number[]): boolean {
+export function greater(a: readonly number[], b: readonly number[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]!;
   return false;
 }

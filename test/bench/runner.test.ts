@@ -59,6 +59,12 @@ test("mahalanobis finds planted anomalies (AUROC ≈ 1) and a hook without signa
     assert.equal(sel.test.split, "test");
     assert.notEqual(sel.detector, "length:tokens");
     assert.ok(sel.test.atAlpha.find((a) => a.alpha === 0.05)!.recall.value > 0.9);
+    // Leave-one-attack-class-out: one selection per class, chosen without it, tested on it alone.
+    assert.deepEqual(r.classOutSelections.map((s) => [s.heldOut, s.validation.subset, s.test.subset, s.test.nAnomalous]), [
+      ["planted-a", "all-but:planted-a", "class:planted-a", 75],
+      ["planted-b", "all-but:planted-b", "class:planted-b", 75],
+    ]);
+    assert.equal(r.classOutSelections[0]!.validation.nAnomalous, 75);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
