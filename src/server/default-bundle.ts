@@ -1,6 +1,7 @@
 // The bundle `madkit serve` uses when no --detector folder exists: Ledoit-Wolf Mahalanobis per hook, fitted
-// on the self-instruct benign instructions (427, Apache-2.0) through the model, mean-pooled, with 20% held
-// out for conformal calibration. Fitted once per model revision and cached under config.cacheDir.
+// on benign requests through the model (self-instruct's 426 instructions and TruthfulQA's 817 questions,
+// both Apache-2.0), mean-pooled, 30% held out for conformal calibration — enough held-out rows (~187 for the
+// combined score) that α = 1% can flag at all (it needs n + 1 ≥ 100). Cached per model revision.
 
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -11,6 +12,7 @@ import { matrix, type Matrix } from "../linalg/matrix.js";
 import { poolTokens } from "../activations/pooling.js";
 import type { ActivationSource } from "../models/source.js";
 import { loadSelfInstruct } from "../tasks/datasets/self-instruct.js";
+import { loadTruthfulQa } from "../tasks/datasets/truthfulqa.js";
 
 /** Hooks the default bundle reads, where the model has them; otherwise the model's last resid_post. */
 const PREFERRED_HOOKS = ["blocks.0.hook_resid_post", "blocks.1.hook_resid_post", "hook_sentence_embedding"];
@@ -31,9 +33,10 @@ export function defaultHooks(source: ActivationSource): string[] {
 export async function defaultBundle(source: ActivationSource, log: (line: string) => void): Promise<{ bundle: FittedBundle; dir: string }> {
   const dir = defaultBundleDir(source);
   if (existsSync(path.join(dir, "bundle.json"))) return { bundle: loadBundle(dir), dir };
-  const texts = [...loadSelfInstruct("seed_tasks"), ...loadSelfInstruct("user_oriented_instructions")].map((r) => r.text);
+  const texts = [...loadSelfInstruct("seed_tasks"), ...loadSelfInstruct("user_oriented_instructions"), ...loadTruthfulQa()].map((r) => r.text);
   const hooks = defaultHooks(source);
-  log(`no --detector bundle given: fitting a default one on ${texts.length} self-instruct instructions (hooks ${hooks.join(", ")}, mean pooling); cached in ${dir}`);
+  const t0 = performance.now();
+  log(`no --detector bundle given: fitting a default one on ${texts.length} benign requests (self-instruct, TruthfulQA) (hooks ${hooks.join(", ")}, mean pooling); cached in ${dir}`);
   const pooled = new Map<string, Float32Array>(hooks.map((h) => [h, new Float32Array(0)]));
   const granularity = new Map(source.hooks().map((h) => [h.name, h.granularity]));
   const dims = new Map(source.hooks().map((h) => [h.name, h.dim]));
@@ -52,8 +55,10 @@ export async function defaultBundle(source: ActivationSource, log: (line: string
     model: { id: source.info.id, revision: source.info.revision, format: source.info.format },
     pooling: "mean",
     combiner: "max",
+    calibrationFraction: 0.3,
     seed: 0,
   });
   bundle.save(dir);
+  log(`default bundle fitted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return { bundle, dir };
 }
