@@ -68,3 +68,12 @@ export { MonitorScorer, type ScoreResult } from "./server/scorer.js";
 export { listenMonitor, restoreProbe, startMonitor, type ListenOptions, type RunningMonitor, type StartMonitorOptions } from "./server/service.js";
 export { LABELS, ROLES, type Label, type MonitorStore, type NewItem, type Role, type StoredItem, type TokenRecord } from "./server/storage.js";
 export { trainProbe } from "./server/train-probe.js";
+
+// Benchmark: the grid runner, its plan, results.json, and the bootstrap behind its intervals
+export { makePlan, detectorGrid, modelPlan, ALPHAS, type BenchPlan, type ModelPlan, type PlannedDetector, type PlanOptions, type DetectorFamily } from "./bench/plan.js";
+export { runBench, hooksFor, type BenchOptions, type BenchProgress } from "./bench/runner.js";
+export { writeResults, RESULTS_FILE } from "./bench/write-results.js";
+export { extractForBench, benchStoreKey, type BenchExtractOptions, type ExtractedActivations } from "./bench/extraction.js";
+export { SELECTION_CRITERION, selectOnValidation } from "./bench/selection.js";
+export { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type ResultRecord, type Selection, type AtAlpha, type WithCi, type PlanSummary } from "./bench/results.js";
+export { bootstrapMetrics, percentileInterval, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type MetricsWithCi, type Interval } from "./eval/bootstrap.js";
