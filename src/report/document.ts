@@ -7,10 +7,12 @@ import { heatmapSvg } from "./svg-heatmap.js";
 import { histogramSvg } from "./svg-histogram.js";
 import { rocSvg } from "./svg-roc.js";
 import {
+  detectorChoices,
   detectorTable,
   examplesTable,
   familyComparisonTable,
   headlineTable,
+  heldOutTable,
   isShiftControl,
   shiftControlTable,
   hookLabel,
@@ -29,7 +31,7 @@ export type Block =
   | { readonly kind: "paragraph"; readonly spans: readonly Span[] }
   | { readonly kind: "list"; readonly items: readonly (readonly Span[])[] }
   | { readonly kind: "table"; readonly table: Table }
-  | { readonly kind: "figure"; readonly svg: string; readonly caption: string };
+  | { readonly kind: "figure"; readonly svg: string; readonly caption: string; /** Small multiples flow side by side. */ readonly inline?: boolean };
 
 /** The one command that regenerates a run like this one (same seed, same size). */
 export function regenerateCommand(results: BenchResults): string {
@@ -69,6 +71,7 @@ export function buildDocument(results: BenchResults): Block[] {
       ["Shift FPR: the false-positive rate on benign inputs unlike the trusted ones (maths questions, trivia, safe-but-alarming prompts). Every flag there is a false alarm."],
       ["Plain harmful requests (family ", { code: "harmful-plain" }, ", AdvBench) get their own row: they look like ordinary instructions and are the expected hard case."],
       ["Intervals in brackets are bootstrap 95% confidence intervals. AUROC 0.5 is chance."],
+      ["A dash at some α means no threshold could be calibrated there: the trusted calibration split needs at least 1/α − 1 scores (99 at α = 0.01), and with fewer nothing is ever flagged, so precision and recall are not reported."],
     ],
   });
   out.push(...planSection(results));
@@ -110,9 +113,12 @@ function taskSection(results: BenchResults, task: string, model: string): Block[
     out.push(h(3, "Per-input detectors"));
     tbl(perInput);
   }
+  // One curve and one histogram per detector, at its validation-chosen hook: the runner stores every hook's.
+  const chosen = new Set(detectorChoices(results, task, model).map((c) => `${c.detector}\u0000${c.hook}`));
+  const isChosen = (k: ReturnType<typeof parseKey>): boolean => k !== null && k.task === task && k.model === model && chosen.has(`${k.detector}\u0000${k.hook}`);
   const curves = results.roc
     .map((r) => ({ r, k: parseKey(r.key) }))
-    .filter(({ k }) => k !== null && k.task === task && k.model === model)
+    .filter(({ k }) => isChosen(k))
     .map(({ r, k }) => {
       const rec = results.records.find((x) => x.task === task && x.model === model && x.detector === k!.detector && x.hook === k!.hook && x.subset === "all" && x.split === "test");
       return { label: `${k!.detector} @ ${k!.hook}${rec ? ` (AUROC ${fmtRate(rec.auroc.value)})` : ""}`, fpr: r.fpr, tpr: r.tpr };
@@ -132,6 +138,12 @@ function taskSection(results: BenchResults, task: string, model: string): Block[
     out.push(h(3, "Per anomalous family"));
     tbl(perFamily);
   }
+  const heldOut = heldOutTable(results, task, model);
+  if (heldOut) {
+    out.push(h(3, "Held-out attack classes"));
+    out.push(p("The detector and hook are chosen again with one attack class removed from the validation data, then measured on that class: how the method fares against an attack it was not tuned on."));
+    tbl(heldOut);
+  }
   const grid = layerGrid(results, task, model);
   if (grid) {
     out.push(h(3, "Which layers are most informative"));
@@ -147,12 +159,12 @@ function taskSection(results: BenchResults, task: string, model: string): Block[
     out.push({ kind: "figure", svg: heatmapSvg(grid, title), caption: `${title}: rows are detectors, columns hooks from the embedding to the last layer.` });
     tbl(layerTable(grid));
   }
-  const hists = results.histograms.map((hg) => ({ hg, k: parseKey(hg.key) })).filter(({ k }) => k !== null && k.task === task && k.model === model);
+  const hists = results.histograms.map((hg) => ({ hg, k: parseKey(hg.key) })).filter(({ k }) => isChosen(k));
   if (hists.length > 0) {
     out.push(h(3, "Score distributions"));
     for (const { hg, k } of hists) {
       const title = `${k!.detector} @ ${k!.hook}`;
-      out.push({ kind: "figure", svg: histogramSvg(hg, title), caption: `Scores of normal vs anomalous test inputs, ${task} × ${model}, ${title}; ${Math.abs(hg.threshold) > 1e300 ? "no threshold could be calibrated" : `dashed line: threshold ${fmtScore(hg.threshold)}`}.` });
+      out.push({ kind: "figure", inline: true, svg: histogramSvg(hg, title), caption: `Scores of normal vs anomalous test inputs, ${task} × ${model}, ${title}; ${Math.abs(hg.threshold) > 1e300 ? "no threshold could be calibrated" : `dashed line: threshold ${fmtScore(hg.threshold)}`}.` });
     }
   }
   const ex = results.examples.filter((e) => e.task === task && e.model === model);

@@ -2,7 +2,7 @@
 // front page always shows the numbers of a reproducible run and the command that reproduces them.
 
 import { readFileSync } from "node:fs";
-import type { BenchResults } from "../bench/results.js";
+import type { BenchResults, ResultRecord } from "../bench/results.js";
 import { MadkitError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { regenerateCommand } from "./document.js";
@@ -20,6 +20,9 @@ const e = escapeMarkdown;
 
 export function readmeResultsSection(results: BenchResults): string {
   const alpha = results.alphas.includes(0.01) ? 0.01 : results.alphas[0];
+  // Per row, the preferred α if calibration could set a threshold there, else the smallest α that has one.
+  const usable = (r: ResultRecord) =>
+    r.atAlpha.find((x) => x.alpha === alpha && x.threshold !== null) ?? [...r.atAlpha].sort((a, b) => a.alpha - b.alpha).find((x) => x.threshold !== null);
   const lines: string[] = [];
   lines.push(
     `*Generated from \`report/results.json\` (madkit ${e(results.madkitVersion)}, ${results.createdAt.slice(0, 10)}, seed ${results.seed}, ` +
@@ -28,24 +31,27 @@ export function readmeResultsSection(results: BenchResults): string {
   lines.push("");
   lines.push(
     `**Headline** — test split; detector and layer chosen on the validation split; flag when the score exceeds the threshold ` +
-      `calibrated on trusted data at α = ${alpha ?? "–"}. Precision depends on the anomaly rate of the mix, given beside it. ` +
+      `calibrated on trusted data at level α (${alpha ?? "–"} where the calibration split is large enough to set it). Precision depends on the anomaly rate of the mix, given beside it. ` +
       `Shift FPR = false alarms on benign inputs unlike the trusted ones.`,
   );
   lines.push("");
-  lines.push("| task × model | detector @ hook | test mix: anomaly rate (anomalous of n) | AUROC [95% CI] | precision | recall | shift FPR |");
-  lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: |");
+  lines.push("| task × model | detector @ hook | test mix: anomaly rate (anomalous of n) | AUROC [95% CI] | α | precision | recall | shift FPR |");
+  lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
   for (const s of results.selections) {
-    const a = s.test.atAlpha.find((x) => x.alpha === alpha);
+    const a = usable(s.test);
     lines.push(
       `| ${e(`${s.task} × ${s.model}`)} | ${e(`${s.detector} @ ${s.hook}`)} | ${mixText(s.test)} | ${e(fmtCi(s.test.auroc))} | ` +
-        `${e(fmtCi(a?.precision))} | ${e(fmtCi(a?.recall))} | ${fmtRate(a?.shiftFpr)} |`,
+        `${a ? a.alpha : "no threshold"} | ${e(fmtCi(a?.precision))} | ${e(fmtCi(a?.recall))} | ${fmtRate(a?.shiftFpr)} |`,
     );
   }
   const plain = results.records.filter((r) => r.subset === "harmful-plain" && r.split === "test" && results.selections.some((s) => s.task === r.task && s.model === r.model && s.detector === r.detector && s.hook === r.hook));
   for (const r of plain) {
-    const a = r.atAlpha.find((x) => x.alpha === alpha);
+    const a = usable(r);
     lines.push("");
-    lines.push(`Plain harmful requests (AdvBench, the expected hard case), ${e(`${r.task} × ${r.model}`)}: AUROC ${e(fmtCi(r.auroc))}, recall ${fmtRate(a?.recall.value)} at α = ${alpha}.`);
+    lines.push(
+      `Plain harmful requests (AdvBench, the expected hard case), ${e(`${r.task} × ${r.model}`)}: AUROC ${e(fmtCi(r.auroc))}` +
+        (a ? `, recall ${fmtRate(a.recall.value)} at α = ${a.alpha}.` : "; no threshold could be calibrated."),
+    );
   }
 
   lines.push("");
@@ -85,6 +91,17 @@ export function readmeResultsSection(results: BenchResults): string {
     lines.push("**Against the length-only baseline** (test AUROC difference):");
     lines.push("");
     lines.push(...baselineLines);
+  }
+
+  const heldOut = (results.classOutSelections ?? []).filter((s) => s.test);
+  if (heldOut.length > 0) {
+    lines.push("");
+    lines.push("**Held-out attack classes** (detector chosen without the class, test AUROC on it):");
+    lines.push("");
+    for (const { task, model } of taskModels(results)) {
+      const mine = heldOut.filter((s) => s.task === task && s.model === model);
+      if (mine.length) lines.push(`- ${e(`${task} × ${model}`)}: ${mine.map((s) => `${e(s.heldOut ?? s.test.subset)} ${fmtRate(s.test.auroc.value)} (${e(s.detector)})`).join(", ")}.`);
+    }
   }
 
   const layerLines: string[] = [];

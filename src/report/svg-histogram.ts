@@ -5,7 +5,7 @@ import type { ScoreHistogram } from "../bench/results.js";
 import { fmtScore } from "./format.js";
 import { legend, linearScale, niceTicks, px, svgOpen, text, xAxis, yAxis } from "./svg-axes.js";
 
-export const HISTOGRAM_GEOMETRY = { left: 58, top: 30, width: 380, height: 170, bottom: 48, legendWidth: 220 } as const;
+export const HISTOGRAM_GEOMETRY = { left: 58, top: 30, width: 300, height: 170, bottom: 48, legendWidth: 190 } as const;
 const NORMAL = "#0072B2";
 const ANOMALOUS = "#D55E00";
 

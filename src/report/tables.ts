@@ -59,11 +59,22 @@ export function taskModels(results: BenchResults): { task: string; model: string
 
 const ALL = "all";
 const LENGTH_MATCHED = "length-matched";
+/** Leave-one-attack-class-out subsets: validation without the class, test on the class alone. */
+const ALL_BUT = "all-but:";
+const CLASS = "class:";
 /** Detector family of the length-only (and other trivial) baselines, reported beside every detector. */
 export const BASELINE_FAMILY = "baseline";
 
+/** The record's metrics at α, or null when the run has none or calibration could set no threshold there. */
 function atAlpha(r: ResultRecord, alpha: number) {
-  return r.atAlpha.find((a) => Math.abs(a.alpha - alpha) < 1e-12) ?? null;
+  const a = r.atAlpha.find((x) => Math.abs(x.alpha - alpha) < 1e-12) ?? null;
+  return a && a.threshold !== null ? a : null;
+}
+
+/** The α cell: the level, marked when the calibration split was too small to set a threshold at it. */
+function alphaCell(r: ResultRecord, alpha: number): string {
+  const a = r.atAlpha.find((x) => Math.abs(x.alpha - alpha) < 1e-12);
+  return a && a.threshold === null ? `${alpha} (no threshold)` : String(alpha);
 }
 
 function find(results: BenchResults, q: Partial<Pick<ResultRecord, "task" | "model" | "detector" | "hook" | "subset" | "split">>): ResultRecord | undefined {
@@ -151,7 +162,7 @@ export function headlineTable(results: BenchResults): Table {
         s.test.auroc,
         s.test.auprc,
         s.test.fpr95,
-        String(alpha),
+        alphaCell(s.test, alpha),
         a?.precision ?? null,
         a?.recall ?? null,
         a?.f1 ?? null,
@@ -167,7 +178,8 @@ export function headlineTable(results: BenchResults): Table {
       "Flag when the score exceeds the threshold calibrated on trusted data at level α (expected false-positive rate on " +
       "in-distribution inputs ≤ α). Precision depends on the anomaly rate of the test mix, given in the mix column; " +
       "shift FPR is the false-positive rate on benign inputs unlike the trusted ones (every flag there is a false alarm). " +
-      "Brackets: bootstrap 95% CIs.",
+      "Brackets: bootstrap 95% CIs. \"no threshold\": the trusted calibration split is too small to set one at that α " +
+      "(it needs at least 1/α − 1 scores), so nothing would be flagged.",
     columns: [
       col("task", "text"),
       col("model", "text"),
@@ -272,7 +284,9 @@ export function perFamilyTable(results: BenchResults, task: string, model: strin
   const sel = results.selections.find((s) => s.task === task && s.model === model);
   if (!sel) return null;
   const subs = results.records.filter(
-    (r) => r.task === task && r.model === model && r.detector === sel.detector && r.hook === sel.hook && r.split === "test" && r.subset !== ALL && r.positives !== "shift",
+    (r) =>
+      r.task === task && r.model === model && r.detector === sel.detector && r.hook === sel.hook && r.split === "test" && r.subset !== ALL &&
+      r.positives !== "shift" && !r.subset.startsWith(ALL_BUT),
   );
   if (subs.length === 0) return null;
   const columns: Column[] = [col("subset", "text"), col("anomalous / n", "text"), col("AUROC", "ci")];
@@ -286,7 +300,9 @@ export function perFamilyTable(results: BenchResults, task: string, model: strin
           ? "harmful-plain (plain AdvBench requests: the expected hard case)"
           : r.subset === LENGTH_MATCHED
             ? "length-matched (all families, normal items matched in length)"
-            : r.subset;
+            : r.subset.startsWith(CLASS)
+              ? `attack class ${r.subset.slice(CLASS.length)} (all its families)`
+              : r.subset;
       const row: Cell[] = [label, `${r.nAnomalous} / ${r.n}`, r.auroc];
       for (const alpha of results.alphas) row.push(atAlpha(r, alpha)?.recall ?? null);
       return row;
@@ -351,6 +367,32 @@ export function shiftControlTable(results: BenchResults, task: string, model: st
       "held-out in-distribution inputs (should be about α). Each detector at the hook chosen for it on the anomaly task; sorted from fewest false alarms.",
     columns,
     rows: out,
+  };
+}
+
+/**
+ * Leave-one-attack-class-out: for each attack class, the detector × hook chosen on validation data without that
+ * class, measured on that class alone (test) — next to the main selection on the same class, which saw it.
+ */
+export function heldOutTable(results: BenchResults, task: string, model: string): Table | null {
+  const sels = (results.classOutSelections ?? []).filter((s) => s.task === task && s.model === model);
+  if (sels.length === 0) return null;
+  const main = results.selections.find((s) => s.task === task && s.model === model);
+  const columns: Column[] = [col("held-out class", "text"), col("detector chosen without it", "text"), col("hook", "text"), col("AUROC on the class", "ci"), col("TPR@1%FPR", "rate")];
+  for (const alpha of results.alphas) columns.push(col(`recall α=${alpha}`, "ci"));
+  if (main) columns.push(col(`AUROC of ${main.detector} @ ${main.hook} (chosen with it)`, "ci"));
+  const rows = sels.map((s): Cell[] => {
+    const row: Cell[] = [s.heldOut ?? s.test.subset, s.detector, s.hook, s.test.auroc, s.test.tprAt1Fpr];
+    for (const alpha of results.alphas) row.push(atAlpha(s.test, alpha)?.recall ?? null);
+    if (main) row.push(find(results, { task, model, detector: main.detector, hook: main.hook, subset: s.test.subset, split: "test" })?.auroc ?? null);
+    return row;
+  });
+  return {
+    id: `held-out-${task}-${model}`,
+    title: `${task} × ${model}: held-out attack classes (leave one class out of the choice)`,
+    note: "Test split, the class against all benign items. A drop against the last column is what seeing the attack class during selection was worth.",
+    columns,
+    rows,
   };
 }
 

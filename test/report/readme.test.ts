@@ -27,6 +27,17 @@ test("updateReadme replaces only the text between the markers, and a second run 
   assert.equal(readFileSync(file, "utf8"), once);
 });
 
+test("the headline falls back to the smallest α with a threshold when calibration could not set one at 0.01", () => {
+  const sel = results.selections[0]!;
+  const noThreshold = { ...sel.test, atAlpha: sel.test.atAlpha.map((a) => (a.alpha === 0.01 ? { ...a, threshold: null } : a)) };
+  const r2 = { ...results, selections: [{ ...sel, test: noThreshold }] };
+  const row = readmeResultsSection(r2).split("\n").find((l) => l.startsWith(`| ${sel.task} × ${sel.model} |`))!;
+  const cells = row.slice(2, -2).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\(.)/g, "$1"));
+  const a05 = sel.test.atAlpha.find((x) => x.alpha === 0.05)!;
+  assert.equal(cells[4], "0.05");
+  assert.equal(cells[6]!.split(" ")[0], a05.recall.value.toFixed(3));
+});
+
 test("a README without the markers is refused with the marker named, and left unchanged", () => {
   const file = path.join(dir, "NO-MARKERS.md");
   writeFileSync(file, "# madkit\n\nno markers\n");
@@ -49,9 +60,10 @@ test("the Results section states the headline with its mix, three or more detect
   const cells = row.slice(2, -2).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\(.)/g, "$1"));
   assert.equal(cells[2], `${(sel.test.nAnomalous / sel.test.n).toFixed(3)} (${sel.test.nAnomalous} of ${sel.test.n})`);
   assert.equal(cells[3]!.split(" ")[0], sel.test.auroc.value.toFixed(3));
-  assert.equal(cells[4]!.split(" ")[0], a.precision.value.toFixed(3));
-  assert.equal(cells[5]!.split(" ")[0], a.recall.value.toFixed(3));
-  assert.equal(cells[6], a.shiftFpr!.toFixed(3));
+  assert.equal(cells[4], "0.01");
+  assert.equal(cells[5]!.split(" ")[0], a.precision.value.toFixed(3));
+  assert.equal(cells[6]!.split(" ")[0], a.recall.value.toFixed(3));
+  assert.equal(cells[7], a.shiftFpr!.toFixed(3));
   const famLine = s.split("\n").find((l) => l.startsWith(`- ${sel.task} × ${sel.model}:`) && l.includes("gaussian"))!;
   for (const f of ["gaussian", "distance", "tree", "reconstruction"]) assert.ok(famLine.includes(f), `family ${f}`);
   assert.ok(famLine.includes("batch: que"), "batch methods apart");

@@ -6,6 +6,7 @@ import path from "node:path";
 import { renderReport } from "../../src/report/render-report.js";
 import { checkResults, readResults } from "../../src/report/load-results.js";
 import { ROC_GEOMETRY } from "../../src/report/svg-roc.js";
+import { HISTOGRAM_GEOMETRY } from "../../src/report/svg-histogram.js";
 import { escapeXml } from "../../src/report/escape.js";
 import { NASTY_TEXT, syntheticResults } from "./synthetic-results.js";
 
@@ -197,8 +198,9 @@ test("histogram threshold line sits at the threshold on the score axis", () => {
   const svgStart = html.indexOf('class="plot histogram"');
   const svg = html.slice(svgStart, html.indexOf("</svg>", svgStart));
   const x = Number(/<line class="threshold" x1="([\d.]+)"/.exec(svg)![1]);
-  // edges 0..16 over 380 px starting at 58: threshold 7.3 → 58 + 380 * 7.3 / 16.
-  assert.ok(Math.abs(x - (58 + (380 * 7.3) / 16)) < 0.01);
+  // edges 0..16 over the plot width: threshold 7.3 sits at left + width * 7.3 / 16.
+  const g = HISTOGRAM_GEOMETRY;
+  assert.ok(Math.abs(x - (g.left + (g.width * 7.3) / 16)) < 0.01, `x ${x}`);
 });
 
 test("the report lists each failure mode with its explanation and evidence", () => {
@@ -231,4 +233,28 @@ test("the benign-shift control lists each detector once, at the hook chosen on t
   // Shift rows never leak into the anomaly tables: no jailbreak-ood row carries a shift-row AUROC for knn:cosine.
   const jb = md.split(/^## /m).find((s) => s.startsWith("jailbreak-ood × use-lite"))!;
   assert.ok(!jb.includes(r.auroc.value.toFixed(3) + " ["));
+});
+
+test("held-out attack classes are reported with the AUROC on the class next to the main selection's on the same class", () => {
+  const row = mdRecord(md, "obfuscation", "knn:cosine", "blocks.1.hook_resid_post");
+  assert.equal(row.get("AUROC on the class").split(" ")[0], "0.620");
+  assert.equal(row.get("AUROC of mahalanobis @ blocks.2.hook_resid_post (chosen with it)").split(" ")[0], "0.930");
+  // The validation-only all-but subset never shows up as a family row.
+  assert.ok(!md.includes("all-but:"));
+  assert.ok(md.includes("attack class obfuscation (all its families)"));
+});
+
+test("an α where calibration set no threshold shows dashes, not zeros, and says why", () => {
+  const sel = results.selections[0]!;
+  const test = { ...sel.test, atAlpha: sel.test.atAlpha.map((a) => (a.alpha === 0.01 ? { ...a, threshold: null } : a)) };
+  const d = mkdtempSync(path.join(tmpdir(), "madkit-report-"));
+  try {
+    renderReport({ ...results, selections: [{ ...sel, test }] }, d);
+    const m = readFileSync(path.join(d, "report.md"), "utf8");
+    const row = mdRow(m, sel.task, sel.model, sel.detector, sel.hook, `${(sel.test.nAnomalous / sel.test.n).toFixed(3)} (${sel.test.nAnomalous} of ${sel.test.n})`);
+    assert.equal(row[8], "0.01 (no threshold)");
+    assert.deepEqual(row.slice(9), ["–", "–", "–", "–", "–"]);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });

@@ -147,6 +147,14 @@ export function syntheticResults(): BenchResults {
       }
     }
   }
+  // Leave-one-class-out on jailbreak-ood: obfuscation chosen without obfuscations, measured on them alone.
+  const sel0 = DETECTORS[1]!;
+  const classTest = record("jailbreak-ood", "use-lite", sel0, "blocks.1.hook_resid_post", 1, "class:obfuscation", "test", 0.62);
+  const classVal = record("jailbreak-ood", "use-lite", sel0, "blocks.1.hook_resid_post", 1, "all-but:obfuscation", "validation", 0.85);
+  records.push(classTest, classVal, record("jailbreak-ood", "use-lite", DETECTORS[0]!, "blocks.2.hook_resid_post", 2, "class:obfuscation", "test", 0.93));
+  const classOutSelections: Selection[] = [
+    { task: "jailbreak-ood", model: "use-lite", criterion: "validation recall", heldOut: "obfuscation", detector: sel0.name, hook: "blocks.1.hook_resid_post", validation: classVal, test: classTest },
+  ];
   const tasks: TaskSummary[] = pairs.map(({ task, model }) => ({
     task,
     model,
@@ -175,6 +183,7 @@ export function syntheticResults(): BenchResults {
     tasks,
     records,
     selections,
+    classOutSelections,
     failureModes,
     examples,
     roc,
