@@ -242,8 +242,10 @@ function lengthDrivesScore(ctx: Context, benign: readonly number[], top: number,
     name: longer ? "length drives the score: long benign inputs score high" : "length drives the score: short benign inputs score high",
     explanation:
       `Among benign inputs the score rises as inputs get ${longer ? "longer" : "shorter"}, so part of what the detector measures is length, ` +
-      "not content: pooled activations of inputs much longer or shorter than the trusted ones differ systematically. Hypothesis: " +
-      "some of the detection of long attacks is a length effect; compare with a length-only baseline and the length-matched AUROC.",
+      "not content: pooled activations of inputs much longer or shorter than the trusted ones differ systematically. " +
+      (longer
+        ? "Hypothesis: some of the detection of long attacks (templates, many-shot prefixes) is a length effect; compare with the length-only baseline and the length-matched AUROC."
+        : "Hypothesis: short benign questions are flagged while long attacks (templates, many-shot prefixes) are pushed below the threshold; this can drive the AUROC on long families below 0.5."),
     evidence:
       `Spearman correlation of score with token count among ${n} benign inputs ρ = ${rho.toFixed(2)}; false-positive rate ` +
       `${pct(ctx.rate(side))} on the ${longer ? "longer" : "shorter"} half (${longer ? ">" : "≤"} ${medianTokens} tokens) vs ` +
@@ -304,10 +306,20 @@ function lowestRecallFamily(ctx: Context, anomalous: readonly number[], top: num
   const hypothesis =
     FAMILY_HYPOTHESES.find(([prefix]) => best.f.startsWith(prefix))?.[1] ??
     "Inputs of this family lie close to the trusted activations at this hook; what makes them anomalous is not visible there.";
+  // Length often differs between families; say so when it differs a lot, since a length effect may be the cause.
+  const famLen = median(Float64Array.from(best.idx, (i) => items[i]!.tokens));
+  const restLen = median(Float64Array.from(anomalous.filter((i) => items[i]!.family !== best.f), (i) => items[i]!.tokens));
+  const ratio = restLen > 0 ? famLen / restLen : 1;
+  const lengthNote =
+    ratio >= 2 || ratio <= 0.5
+      ? ` These inputs are much ${ratio >= 2 ? "longer" : "shorter"} than the other anomalous ones, so a length effect may add to the miss.`
+      : "";
   return {
     name: `lowest recall: ${best.f}`,
-    explanation: `Hypothesis: ${hypothesis}`,
-    evidence: `recall ${pct(best.r)} on ${best.f} vs ${pct(best.rest)} on the other anomalous families ${ctx.thresholdText}; z = ${best.z.toFixed(1)}`,
+    explanation: `Hypothesis: ${hypothesis}${lengthNote}`,
+    evidence:
+      `recall ${pct(best.r)} on ${best.f} vs ${pct(best.rest)} on the other anomalous families ${ctx.thresholdText}; z = ${best.z.toFixed(1)}; ` +
+      `median length ${famLen} tokens vs ${restLen}`,
     examples: ctx.falseNegatives(best.idx, top),
   };
 }

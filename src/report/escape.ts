@@ -16,12 +16,17 @@ export function escapeXml(s: string): string {
 }
 
 /**
- * One line of Markdown that renders as the literal text: HTML-escaped (Markdown viewers render inline HTML),
- * Markdown punctuation backslash-escaped, pipes escaped for tables, line breaks shown as ⏎.
+ * One line of Markdown that renders as the literal text: Markdown punctuation backslash-escaped (pipes too, for
+ * tables), then & < > as entities (Markdown viewers render inline HTML), line breaks shown as ⏎. Quotes stay
+ * as they are: entities like &#39; would themselves need escaping.
  */
 export function escapeMarkdown(s: string): string {
-  return escapeXml(s)
+  return s
+    .replace(XML_INVALID, "\uFFFD")
     .replace(/[\\`*_[\]#|~]/g, (c) => `\\${c}`)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
     .replace(/\r\n|\r|\n/g, " ⏎ ")
     .replace(/\t/g, " ");
 }

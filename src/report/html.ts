@@ -25,7 +25,7 @@ td.longtext{min-width:360px;max-width:620px;overflow-wrap:anywhere}
 .ci{display:block;color:#666;font-size:.88em}
 tr:nth-child(even) td{background:#fbfbfb}
 figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
-figure.inline{display:inline-block;vertical-align:top;width:570px;margin:.5em 12px .5em 0}
+figure.inline{display:inline-block;vertical-align:top;width:540px;margin:.5em 12px .5em 0}
 svg.plot{max-width:100%;height:auto}
 details summary{cursor:pointer}
 details pre,.fulltext{white-space:pre-wrap;overflow-wrap:anywhere;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;background:#f7f7f7;padding:.4em;margin:.3em 0}

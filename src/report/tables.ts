@@ -255,26 +255,23 @@ export function familyComparisonTable(results: BenchResults, task: string, model
     if (!cur || c.test.auroc.value > cur.test.auroc.value) byFamily.set(c.family, c);
   }
   if (byFamily.size === 0) return null;
-  const alpha = results.alphas[0];
   const rows = [...byFamily.values()]
     .sort((a, b) => b.test.auroc.value - a.test.auroc.value)
     .map((c): Cell[] => {
-      const a = alpha === undefined ? null : atAlpha(c.test, alpha);
-      return [c.family, c.detector, c.hook, c.test.auroc, c.test.tprAt1Fpr, a?.recall.value ?? null, a?.shiftFpr ?? null];
+      const row: Cell[] = [c.family, c.detector, c.hook, c.test.auroc, c.test.tprAt1Fpr];
+      for (const alpha of results.alphas) {
+        const a = atAlpha(c.test, alpha);
+        row.push(a?.recall.value ?? null, a?.shiftFpr ?? null);
+      }
+      return row;
     });
+  const columns: Column[] = [col("family", "text"), col("best detector", "text"), col("hook", "text"), col("AUROC", "ci"), col("TPR@1%FPR", "rate")];
+  for (const alpha of results.alphas) columns.push(col(`recall α=${alpha}`, "rate"), col(`shift FPR α=${alpha}`, "rate"));
   return {
     id: `families-${task}-${model}`,
     title: `${task} × ${model}: detector families compared (best of each family)`,
     note: "Per-input detectors only, test split.",
-    columns: [
-      col("family", "text"),
-      col("best detector", "text"),
-      col("hook", "text"),
-      col("AUROC", "ci"),
-      col("TPR@1%FPR", "rate"),
-      col(`recall α=${alpha ?? "–"}`, "rate"),
-      col(`shift FPR α=${alpha ?? "–"}`, "rate"),
-    ],
+    columns,
     rows,
   };
 }
@@ -378,13 +375,21 @@ export function heldOutTable(results: BenchResults, task: string, model: string)
   const sels = (results.classOutSelections ?? []).filter((s) => s.task === task && s.model === model);
   if (sels.length === 0) return null;
   const main = results.selections.find((s) => s.task === task && s.model === model);
+  // The main selection's AUROC on the class: its own class row when the run stored one, or this row itself when
+  // the choice without the class landed on the same detector × hook (the same scores, hence the same number).
+  const mainOn = (s: (typeof sels)[number]) =>
+    main
+      ? (find(results, { task, model, detector: main.detector, hook: main.hook, subset: s.test.subset, split: "test" }) ??
+        (s.detector === main.detector && s.hook === main.hook ? s.test : undefined))
+      : undefined;
+  const withMain = sels.some((s) => mainOn(s) !== undefined);
   const columns: Column[] = [col("held-out class", "text"), col("detector chosen without it", "text"), col("hook", "text"), col("AUROC on the class", "ci"), col("TPR@1%FPR", "rate")];
   for (const alpha of results.alphas) columns.push(col(`recall α=${alpha}`, "ci"));
-  if (main) columns.push(col(`AUROC of ${main.detector} @ ${main.hook} (chosen with it)`, "ci"));
+  if (main && withMain) columns.push(col(`AUROC of ${main.detector} @ ${main.hook} (chosen with it)`, "ci"));
   const rows = sels.map((s): Cell[] => {
     const row: Cell[] = [s.heldOut ?? s.test.subset, s.detector, s.hook, s.test.auroc, s.test.tprAt1Fpr];
     for (const alpha of results.alphas) row.push(atAlpha(s.test, alpha)?.recall ?? null);
-    if (main) row.push(find(results, { task, model, detector: main.detector, hook: main.hook, subset: s.test.subset, split: "test" })?.auroc ?? null);
+    if (main && withMain) row.push(mainOn(s)?.auroc ?? null);
     return row;
   });
   return {
