@@ -151,7 +151,7 @@ function taskSection(results: BenchResults, task: string, model: string): Block[
     out.push(
       p(
         "Highest mean test AUROC across detectors: ",
-        ranked.map((b) => `${hookLabel(b.hook, b.layer)} (${fmtRate(b.meanAuroc)} over ${b.detectors} detectors)`).join(", "),
+        ranked.map((b) => `${hookLabel(b.hook, b.layer)} (${fmtRate(b.meanAuroc)} over ${b.detectors} detector${b.detectors === 1 ? "" : "s"})`).join(", "),
         ".",
       ),
     );

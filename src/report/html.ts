@@ -15,8 +15,8 @@ code{background:#f3f3f3;padding:0 .25em;border-radius:3px;font-size:.92em}
 nav ul{columns:2;margin:.3em 0}
 .table-wrap{overflow-x:auto;margin:.6em 0 1.2em}
 table{border-collapse:collapse;font-size:12.5px}
-caption{text-align:left;font-weight:600;padding-bottom:.2em}
-caption .note{display:block;font-weight:400;color:#555;font-style:italic}
+.table-title{margin:1em 0 .2em;font-weight:600}
+.table-title .note{display:block;font-weight:400;color:#555;font-style:italic;font-size:.92em}
 th,td{border:1px solid #ddd;padding:3px 7px;vertical-align:top}
 th{background:#f6f6f6;text-align:left}
 td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
@@ -70,8 +70,12 @@ export function tableToHtml(t: Table): string {
       return `<tr>${tds.join("")}</tr>`;
     })
     .join("\n");
+  // Title and note sit above the scrolling wrapper, so a wide table scrolls without carrying its explanation away.
   const note = t.note ? `<span class="note">${escapeXml(t.note)}</span>` : "";
-  return `<div class="table-wrap"><table id="${escapeXml(slug(t.id))}"><caption>${escapeXml(t.title)}${note}</caption><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+  return (
+    `<p class="table-title" id="${escapeXml(slug(t.id))}">${escapeXml(t.title)}${note}</p>` +
+    `<div class="table-wrap"><table aria-label="${escapeXml(t.title)}"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`
+  );
 }
 
 export function renderHtml(blocks: readonly Block[], title: string): string {

@@ -109,7 +109,7 @@ export function readmeResultsSection(results: BenchResults): string {
     const grid = layerGrid(results, task, model);
     if (!grid) continue;
     const best = rankLayers(grid).slice(0, 3);
-    layerLines.push(`- ${e(`${task} × ${model}`)}: ${best.map((b) => `${e(hookLabel(b.hook, b.layer))} (mean AUROC ${fmtRate(b.meanAuroc)} over ${b.detectors} detectors)`).join(", ")}.`);
+    layerLines.push(`- ${e(`${task} × ${model}`)}: ${best.map((b) => `${e(hookLabel(b.hook, b.layer))} (mean AUROC ${fmtRate(b.meanAuroc)} over ${b.detectors} detector${b.detectors === 1 ? "" : "s"})`).join(", ")}.`);
   }
   if (layerLines.length) {
     lines.push("");

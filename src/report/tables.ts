@@ -64,6 +64,8 @@ const ALL_BUT = "all-but:";
 const CLASS = "class:";
 /** Detector family of the length-only (and other trivial) baselines, reported beside every detector. */
 export const BASELINE_FAMILY = "baseline";
+/** Detectors on behaviour hooks (token NLL, output entropy): one number per input, not a layer's representation. */
+const BEHAVIOURAL_FAMILY = "behavioural";
 
 /** The record's metrics at α, or null when the run has none or calibration could set no threshold there. */
 function atAlpha(r: ResultRecord, alpha: number) {
@@ -411,11 +413,12 @@ export interface LayerGrid {
   readonly auroc: Float64Array;
 }
 
-/** Test AUROC of each per-input detector at each single-layer hook: the data behind the heat map. */
+/** Test AUROC of each per-input representation detector at each single-layer hook: the data behind the heat map. */
 export function layerGrid(results: BenchResults, task: string, model: string): LayerGrid | null {
   const rows = results.records.filter(
     (r) =>
-      r.task === task && r.model === model && r.subset === ALL && r.split === "test" && r.scope === "input" && r.layer !== null && r.family !== BASELINE_FAMILY && r.positives !== "shift",
+      r.task === task && r.model === model && r.subset === ALL && r.split === "test" && r.scope === "input" && r.layer !== null && r.family !== BASELINE_FAMILY && r.family !== BEHAVIOURAL_FAMILY &&
+      r.positives !== "shift",
   );
   if (rows.length === 0) return null;
   const detectors = [...new Set(rows.map((r) => r.detector))].sort();
@@ -431,6 +434,7 @@ export function layerGrid(results: BenchResults, task: string, model: string): L
 export function hookLabel(hook: string, layer: number): string {
   const m = /^blocks\.(\d+)\.hook_(.+)$/.exec(hook);
   if (m) return `L${m[1]} ${m[2]}`;
+  if (hook === "hook_embed") return "embedding";
   return layer < 0 ? `emb ${hook.replace(/^hook_/, "")}` : hook.replace(/^hook_/, "");
 }
 
