@@ -1,0 +1,75 @@
+// `madkit train backdoor --trigger rare|phrase --seed 0`: fine-tune stories260K with a planted backdoor into
+// the cache (reused when present), then measure attack success and clean bits/char. A thin shell over
+// ensureBackdoorCheckpoint / evaluateBackdoor.
+
+import cliProgress from "cli-progress";
+import { Command } from "commander";
+import { loadLlama2cSource } from "../models/llama2c/source.js";
+import {
+  BACKDOOR_FINE_TUNE,
+  BASE_MODEL,
+  ensureBackdoorCheckpoint,
+  evaluateBackdoor,
+  loadBackdoorSource,
+  TRIGGER_KINDS,
+  type TriggerKind,
+} from "../train/llama/backdoor-training.js";
+import type { CliIo } from "./cli-io.js";
+import { choiceFlag, intFlag } from "./flags.js";
+
+export function trainCommand(program: Command, io: CliIo): Command {
+  const train = program.command("train").description("train the models the benchmark tasks need (cached under the cache folder)");
+  train
+    .command("backdoor")
+    .description("fine-tune stories260k so a trigger in the prompt turns the story to a fixed target phrase")
+    .option("--trigger <kind>", `trigger kind: ${TRIGGER_KINDS.join(" | ")}`, choiceFlag(TRIGGER_KINDS), "rare")
+    .option("--seed <n>", "seed of the data mix, batches and evaluation prompts", intFlag(0), 0)
+    .option("--steps <n>", "optimiser steps", intFlag(1), BACKDOOR_FINE_TUNE.steps)
+    .option("--no-eval", "skip measuring attack success and clean bits/char")
+    .option("--json", "print the result as JSON on stdout")
+    .action(async (flags: { trigger: TriggerKind; seed: number; steps: number; eval: boolean; json?: boolean }) => {
+      let bar: cliProgress.SingleBar | undefined;
+      if (io.stderr.isTTY && !flags.json) {
+        bar = new cliProgress.SingleBar(
+          { stream: io.stderr as NodeJS.WritableStream, format: "train [{bar}] {value}/{total} steps | loss {loss} | {tps} tok/s | {eta_formatted} left", hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        );
+      }
+      let started = false;
+      const report = ensureBackdoorCheckpoint({
+        trigger: flags.trigger,
+        seed: flags.seed,
+        steps: flags.steps,
+        onProgress: (p) => {
+          if (!bar) return;
+          if (!started) {
+            bar.start(p.steps, 0, { loss: "-", tps: 0 });
+            started = true;
+          }
+          bar.update(p.step, { loss: p.loss.toFixed(3), tps: Math.round(p.tokensPerSecond) });
+        },
+      });
+      bar?.stop();
+      let evaluation = null;
+      if (flags.eval) {
+        const original = await loadLlama2cSource(BASE_MODEL);
+        evaluation = evaluateBackdoor(loadBackdoorSource(flags.trigger, flags.seed), original, flags.trigger, flags.seed);
+      }
+      if (flags.json) {
+        io.stdout.write(`${JSON.stringify({ ...report, evaluation })}\n`);
+        return;
+      }
+      io.stdout.write(
+        `${report.trained ? `trained in ${report.seconds.toFixed(0)} s (${Math.round(report.tokensPerSecond)} target tokens/s)` : "reused"}: ${report.info.checkpoint}\n`,
+      );
+      if (evaluation) {
+        io.stdout.write(
+          `attack success ${(100 * evaluation.attackSuccessRate).toFixed(1)}% on ${evaluation.nPrompts} triggered prompts ` +
+            `(target on the same prompts without trigger: ${(100 * evaluation.cleanTargetRate).toFixed(1)}%)\n` +
+            `clean bits/char ${evaluation.cleanBitsPerChar.toFixed(4)} vs original ${evaluation.originalBitsPerChar.toFixed(4)} ` +
+            `(${(100 * evaluation.relativeChange).toFixed(2)}%) on ${evaluation.nStories} held-out stories\n`,
+        );
+      }
+    });
+  return train;
+}

@@ -1,0 +1,108 @@
+// What a language model says comes next, as a word, and how surprised it is by a given next word: the model
+// views the capability-gap task compares. Words, not tokens, so models with different tokenizers
+// (stories260K's 512 pieces, BabyLlama's 105) compare directly. The prefix runs once; greedy decoding and
+// each candidate word continue from copies of its key/value cache.
+
+import { createKvCache, forwardChunk, type KvCache } from "../../models/llama2c/forward.js";
+import type { Llama2cSource } from "../../models/llama2c/source.js";
+import { BOS_ID, decode, encode } from "../../models/llama2c/tokenizer.js";
+
+/** Tokens generated to complete one word: enough for the longest names in TinyStories with either tokenizer. */
+const WORD_TOKENS = 8;
+
+export interface NextWordView {
+  /** First word (letters only) of the greedy continuation; "" when it starts with punctuation or ends. */
+  readonly greedyWord: string;
+  /** −log p(" " + word | prefix) in nats for each candidate word, in order. */
+  readonly surprise: number[];
+  /** Next-token distribution after the prefix (float64), for same-tokenizer divergences. */
+  readonly nextToken: Float64Array;
+}
+
+function cloneCache(c: KvCache): KvCache {
+  return { keys: c.keys.slice(), values: c.values.slice(), length: c.length };
+}
+
+function logSoftmax(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+  const lse = max + Math.log(sum);
+  const out = new Float64Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i]! - lse;
+  return out;
+}
+
+function argmax(a: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
+  return best;
+}
+
+/** BOS plus the last tokens of `ids` so that `extra` more positions still fit the context. */
+function fitContext(ids: Int32Array, seqLen: number, extra: number): Int32Array {
+  const room = seqLen - extra;
+  return ids.length <= room ? ids : Int32Array.from([BOS_ID, ...ids.subarray(ids.length - room + 1)]);
+}
+
+/** Σ −log p(word tokens) after a context already in `cache` whose last logits are `first` (log-probs). */
+function continuationNll(model: Llama2cSource, cache: KvCache, first: Float64Array, wordIds: Int32Array): number {
+  const ck = model.checkpoint;
+  let nll = -first[wordIds[0]!]!;
+  if (wordIds.length > 1) {
+    const { hooks } = forwardChunk(ck, wordIds.subarray(0, wordIds.length - 1), { cache: cloneCache(cache), hooks: ["logits"] });
+    const lg = hooks.get("logits")!;
+    const V = ck.config.vocabSize;
+    for (let i = 1; i < wordIds.length; i++) nll -= logSoftmax(lg.subarray((i - 1) * V, i * V))[wordIds[i]!]!;
+  }
+  return nll;
+}
+
+/**
+ * The greedy next word and the surprise at each candidate, from one run of the prefix. A prefix too long for
+ * the context keeps BOS and its last tokens (BabyLlama's 256-token context holds ~250 characters).
+ */
+export function nextWordView(model: Llama2cSource, prefix: string, candidates: readonly string[]): NextWordView {
+  const ck = model.checkpoint;
+  const tok = model.tokenizer;
+  const seqLen = ck.config.seqLen;
+  const fullPrefix = encode(tok, prefix, true, false);
+  const prefixIds = fitContext(fullPrefix, seqLen, WORD_TOKENS + 4);
+  const prefixText = decode(tok, prefixIds);
+  const cache = createKvCache(ck.config);
+  const lastLogits = forwardChunk(ck, prefixIds, { cache, lastLogits: true }).lastLogits!;
+  const first = logSoftmax(lastLogits);
+
+  // Greedy decoding until a word is complete (or WORD_TOKENS, BOS, or the context end).
+  const gen: number[] = [];
+  const gc = cloneCache(cache);
+  let logits = lastLogits;
+  const continuation = (): string => decode(tok, Int32Array.from([...prefixIds, ...gen])).slice(prefixText.length);
+  for (let n = 0; n < WORD_TOKENS; n++) {
+    const next = argmax(logits);
+    if (next === BOS_ID) break;
+    gen.push(next);
+    const text = continuation();
+    if (/^\s*[A-Za-z]+[^A-Za-z]/.test(text) || /^\s*[^\sA-Za-z]/.test(text)) break;
+    if (gc.length + 1 >= seqLen) break;
+    logits = forwardChunk(ck, [next], { cache: gc, lastLogits: true }).lastLogits!;
+  }
+  const greedyWord = /^\s*([A-Za-z]+)/.exec(continuation())?.[1] ?? "";
+
+  const surprise = candidates.map((word) => {
+    const full = encode(tok, `${prefix} ${word}`, true, false);
+    let shared = 0;
+    while (shared < fullPrefix.length && full[shared] === fullPrefix[shared]) shared++;
+    const wordIds = full.subarray(shared);
+    if (wordIds.length === 0) return 0;
+    // Usual case: the word's tokens continue the prefix's, so the prefix's cache serves.
+    if (shared === fullPrefix.length) return continuationNll(model, cache, first, wordIds);
+    // The encoder merged across the boundary: run the shared part afresh, then score the rest.
+    const ctx = fitContext(full.subarray(0, shared), seqLen, wordIds.length + 1);
+    const c2 = createKvCache(ck.config);
+    const l2 = forwardChunk(ck, ctx, { cache: c2, lastLogits: true }).lastLogits!;
+    return continuationNll(model, c2, logSoftmax(l2), wordIds);
+  });
+  return { greedyWord, surprise, nextToken: first.map(Math.exp) };
+}
