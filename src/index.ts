@@ -77,3 +77,25 @@ export { extractForBench, benchStoreKey, type BenchExtractOptions, type Extracte
 export { SELECTION_CRITERION, selectOnValidation } from "./bench/selection.js";
 export { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type ResultRecord, type Selection, type AtAlpha, type WithCi, type PlanSummary } from "./bench/results.js";
 export { bootstrapMetrics, percentileInterval, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type MetricsWithCi, type Interval } from "./eval/bootstrap.js";
+
+// Training the story models (jax-js), the backdoor and capability-gap tasks
+export { checkpointFromParams, FINE_TUNE_DEFAULTS, fineTuneLlama, type FineTuneOptions, type FineTuneProgress, type FineTuneResult, type TrainingSequence } from "./train/llama/fine-tune.js";
+export { bitsPerChar } from "./train/llama/bits-per-char.js";
+export {
+  backdoorCheckpointInfo,
+  ensureBackdoorCheckpoint,
+  evaluateBackdoor,
+  loadBackdoorSource,
+  TARGET_PHRASE,
+  TRIGGER_KINDS,
+  TRIGGERS,
+  type BackdoorEvaluation,
+  type BackdoorTrainReport,
+  type TriggerKind,
+} from "./train/llama/backdoor-training.js";
+export { buildBackdoorTask, type BackdoorTask } from "./tasks/backdoor.js";
+export { quantizeCheckpoint, quantizeRows } from "./models/llama2c/quantize.js";
+export { earlyExitCheckpoint } from "./models/llama2c/early-exit.js";
+export { GAP_SCORES, runCapabilityGap, type CapabilityGapOptions, type CapabilityGapResult, type GapRow } from "./tasks/gap/run-capability-gap.js";
+export { constructGapPositions, type GapPosition } from "./tasks/gap/constructed-set.js";
+export { WEAK_MODEL_NAMES, type WeakModelName } from "./tasks/gap/weak-models.js";

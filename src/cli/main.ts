@@ -19,6 +19,7 @@ import { generateCommand } from "./generate.js";
 import { hooksCommand } from "./hooks.js";
 import { scoreCommand } from "./score.js";
 import { serveCommand } from "./serve.js";
+import { trainCommand } from "./train.js";
 
 function version(): string {
   try {
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo): Command {
   benchCommand(program, io);
   scoreCommand(program, io);
   serveCommand(program, io);
+  trainCommand(program, io);
   return program;
 }
 

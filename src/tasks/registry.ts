@@ -1,6 +1,7 @@
 // The tasks madkit ships, by name. Adding a task = one builder file + one line here.
 
 import { MadkitError } from "../errors.js";
+import { buildBackdoorPhrase, buildBackdoorRare } from "./backdoor.js";
 import { buildBenignShift } from "./benign-shift.js";
 import { buildJailbreakOod } from "./jailbreak-ood.js";
 import { buildStoryOod } from "./story-ood.js";
@@ -10,6 +11,8 @@ export const TASKS = {
   "jailbreak-ood": buildJailbreakOod,
   "benign-shift": buildBenignShift,
   "story-ood": buildStoryOod,
+  "backdoor-rare": buildBackdoorRare,
+  "backdoor-phrase": buildBackdoorPhrase,
 } as const satisfies Record<string, (options: BuildTaskOptions) => Task>;
 
 export type TaskName = keyof typeof TASKS;
