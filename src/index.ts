@@ -35,6 +35,21 @@ export {
   type TensorInfo,
 } from "./io/safetensors.js";
 
+// Detectors: the contract, the registry, and every method (one factory, spec, fitted class and params type each)
+export type { Contribution, DetectorSpec, Explanation, FittedDetector } from "./detectors/detector.js";
+export { createDetector, detectorNames, loadDetector } from "./detectors/registry.js";
+export { AUTOENCODER, autoencoder, AutoencoderSpec, FittedAutoencoder, type AutoencoderParams } from "./detectors/autoencoder.js";
+export { FittedGaussianMixture, GAUSSIAN_MIXTURE, gaussianMixture, GaussianMixtureSpec, type GaussianMixtureParams } from "./detectors/gaussian-mixture.js";
+export { FittedIsolationForest, ISOLATION_FOREST, isolationForest, IsolationForestSpec, type IsolationForestParams } from "./detectors/isolation-forest.js";
+export { FittedKnn, KNN, knn, KnnSpec, type KnnExplanation, type KnnParams } from "./detectors/knn.js";
+export { FittedLof, LOF, lof, LofSpec, type LofParams } from "./detectors/lof.js";
+export { FittedMahalanobis, MAHALANOBIS, mahalanobis, MahalanobisSpec, type MahalanobisParams } from "./detectors/mahalanobis.js";
+export { FittedPca, PCA, pca, PcaSpec, type PcaParams } from "./detectors/pca-residual.js";
+export { FittedQue, QUE, que, QueSpec, type QueParams } from "./detectors/que.js";
+export { FittedSparseAutoencoder, SPARSE_AUTOENCODER, sparseAutoencoder, SparseAutoencoderSpec, type SparseAutoencoderParams } from "./detectors/sparse-autoencoder.js";
+export { FittedSpectralSignature, SPECTRAL_SIGNATURE, spectralSignature, SpectralSignatureSpec, type SpectralSignatureParams } from "./detectors/spectral-signature.js";
+export { FittedVae, VAE, vae, VaeSpec, type VaeParams } from "./detectors/vae.js";
+
 // Detectors: behavioural baselines, multi-hook bundles and their combiners; eval: conformal calibration
 export { BehaviouralSpec, FittedBehavioural, OUTPUT_ENTROPY, outputEntropy, PERPLEXITY, perplexity, type BehaviouralParams } from "./detectors/behavioural.js";
 export {
