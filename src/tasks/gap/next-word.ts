@@ -60,18 +60,47 @@ function continuationNll(model: Llama2cSource, cache: KvCache, first: Float64Arr
 }
 
 /**
- * The greedy next word and the surprise at each candidate, from one run of the prefix. A prefix too long for
- * the context keeps BOS and its last tokens (BabyLlama's 256-token context holds ~250 characters).
+ * The key/value cache of the last prefix one model ran: positions of one paragraph are growing prefixes of
+ * it, so each new prefix runs only the tokens after the part it shares with the previous one.
  */
-export function nextWordView(model: Llama2cSource, prefix: string, candidates: readonly string[]): NextWordView {
+export class PrefixSession {
+  ids: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  cache: KvCache | null = null;
+}
+
+function sharedLength(a: Int32Array, b: Int32Array): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+/**
+ * The greedy next word and the surprise at each candidate, from one run of the prefix (or of its new tokens,
+ * with a session). A prefix too long for the context keeps BOS and its last tokens (BabyLlama's 256-token
+ * context holds ~250 characters).
+ */
+export function nextWordView(model: Llama2cSource, prefix: string, candidates: readonly string[], session?: PrefixSession): NextWordView {
   const ck = model.checkpoint;
   const tok = model.tokenizer;
   const seqLen = ck.config.seqLen;
   const fullPrefix = encode(tok, prefix, true, false);
   const prefixIds = fitContext(fullPrefix, seqLen, WORD_TOKENS + 4);
   const prefixText = decode(tok, prefixIds);
-  const cache = createKvCache(ck.config);
-  const lastLogits = forwardChunk(ck, prefixIds, { cache, lastLogits: true }).lastLogits!;
+  let cache: KvCache;
+  let start = 0;
+  if (session?.cache) {
+    // Keys and values past `length` are stale but never read: the next run overwrites them in order.
+    cache = session.cache;
+    start = Math.min(sharedLength(session.ids, prefixIds), prefixIds.length - 1);
+    cache.length = start;
+  } else {
+    cache = createKvCache(ck.config);
+  }
+  const lastLogits = forwardChunk(ck, prefixIds.subarray(start), { cache, lastLogits: true }).lastLogits!;
+  if (session) {
+    session.ids = prefixIds;
+    session.cache = cache;
+  }
   const first = logSoftmax(lastLogits);
 
   // Greedy decoding until a word is complete (or WORD_TOKENS, BOS, or the context end).

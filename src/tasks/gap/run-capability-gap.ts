@@ -8,7 +8,7 @@ import { calibrateThreshold, metricsAtThreshold } from "../../eval/threshold-met
 import type { Llama2cSource } from "../../models/llama2c/source.js";
 import { bootstrapCi } from "./bootstrap-ci.js";
 import { constructGapPositions, type GapPosition } from "./constructed-set.js";
-import { nextWordView } from "./next-word.js";
+import { nextWordView, PrefixSession } from "./next-word.js";
 import { loadStrongModel, loadWeakModel, WEAK_MODEL_NAMES, type WeakModelName } from "./weak-models.js";
 
 /** Detector scores (higher = more likely a gap). None reads the ground-truth word. */
@@ -81,9 +81,20 @@ export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapRe
     maxPerParagraph: GAP_MAX_PER_PARAGRAPH,
   });
   const strong = loadStrongModel();
+  // Positions come paragraph by paragraph in text order: one prefix session per paragraph and model.
+  const sessionFor = (): ((p: GapPosition) => PrefixSession) => {
+    let current = "";
+    let session = new PrefixSession();
+    return (p) => {
+      if (p.paragraphId !== current) [current, session] = [p.paragraphId, new PrefixSession()];
+      return session;
+    };
+  };
+  const strongSession = sessionFor();
   const strongViews: StrongView[] = positions.map((p) => {
-    const v = nextWordView(strong, p.prefix, []);
-    const own = v.greedyWord ? nextWordView(strong, p.prefix, [v.greedyWord]).surprise[0]! : Infinity;
+    const s = strongSession(p);
+    const v = nextWordView(strong, p.prefix, [], s);
+    const own = v.greedyWord ? nextWordView(strong, p.prefix, [v.greedyWord], s).surprise[0]! : Infinity;
     return { word: v.greedyWord, surprise: own, dist: v.nextToken };
   });
   const weakNames = options.weakModels ?? WEAK_MODEL_NAMES;
@@ -97,11 +108,12 @@ export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapRe
     const sameTokenizer = weak.tokenizer.vocabSize === strong.tokenizer.vocabSize;
     const scores = new Map<GapScoreName, Float64Array>(GAP_SCORES.map((s) => [s, new Float64Array(positions.length)]));
     const weakWords: string[] = new Array(positions.length).fill("");
+    const weakSession = sessionFor();
     positions.forEach((p, i) => {
       options.onProgress?.(i, positions.length, name);
       const sv = strongViews[i]!;
       if (!sv.word) return;
-      const wv = nextWordView(weak, p.prefix, [sv.word]);
+      const wv = nextWordView(weak, p.prefix, [sv.word], weakSession(p));
       weakWords[i] = wv.greedyWord;
       scores.get("weak-surprise")![i] = wv.surprise[0]!;
       scores.get("surprise-gap")![i] = wv.surprise[0]! - sv.surprise;
