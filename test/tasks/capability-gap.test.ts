@@ -14,7 +14,7 @@ import { quantizeCheckpoint, quantizeRows } from "../../src/models/llama2c/quant
 import { llama2cSourceFromParts } from "../../src/models/llama2c/source.js";
 import { encode, readLlama2cTokenizer } from "../../src/models/llama2c/tokenizer.js";
 import { constructGapPositions, entityRepeatPositions } from "../../src/tasks/gap/constructed-set.js";
-import { nextWordView } from "../../src/tasks/gap/next-word.js";
+import { nextWordView, PrefixSession } from "../../src/tasks/gap/next-word.js";
 import { runCapabilityGap } from "../../src/tasks/gap/run-capability-gap.js";
 import { SeededRng } from "../../src/train/rng.js";
 
@@ -118,4 +118,18 @@ test("capability-gap records count what their labels say and thresholds come fro
   // Disagreement is 0 on every trusted (agreeing) position, so its threshold is 0 wherever one exists.
   const dis = r.records.find((x) => x.detector === "disagreement")!;
   for (const a of dis.atAlpha) if (a.threshold !== null && Number.isFinite(a.threshold)) assert.equal(a.threshold, 0);
+});
+
+test("a prefix session that reuses the previous prefix's cache gives the same words and surprises as fresh runs", () => {
+  const src = llama2cSourceFromParts(readLlama2cCheckpoint(MODEL), tok, "stories260k");
+  const text = "Tom had a red ball. Tom gave the ball to his friend Sue. Sue kicked the ball over the fence and Tom";
+  const cuts = [20, 35, 57, 80, text.length];
+  const session = new PrefixSession();
+  for (const n of cuts) {
+    const prefix = text.slice(0, n).trimEnd();
+    const fresh = nextWordView(src, prefix, ["ball", "Sue"]);
+    const reused = nextWordView(src, prefix, ["ball", "Sue"], session);
+    assert.equal(reused.greedyWord, fresh.greedyWord);
+    for (let i = 0; i < 2; i++) assert.ok(Math.abs(reused.surprise[i]! - fresh.surprise[i]!) < 1e-4);
+  }
 });
