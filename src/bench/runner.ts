@@ -341,6 +341,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     }
   }
 
+  done = total;
+  progress("detect", "done");
+
   // The length baseline is a reference point, not a deployable detector: it is never selected.
   const selections = selectOnValidation(records, (r) => r.family === "baseline");
   const failureModes: FailureMode[] = [];
