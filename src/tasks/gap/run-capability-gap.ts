@@ -54,6 +54,7 @@ export interface CapabilityGapResult {
     readonly positions: number;
     readonly evaluationPositions: number;
     readonly strongCorrect: number;
+    /** Positions in calibration paragraphs (the trusted ones per weak model are those where it agrees: GapRow.nCalibration). */
     readonly calibrationPositions: number;
   };
   readonly seconds: number;
@@ -101,7 +102,6 @@ export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapRe
   const rows: GapRow[] = [];
   const records: ResultRecord[] = [];
   const evalIdx = positions.map((p, i) => (p.part === "evaluation" && strongViews[i]!.word === p.target ? i : -1)).filter((i) => i >= 0);
-  let calibrationCount = 0;
   for (const name of weakNames) {
     const weak = loadWeakModel(name);
     const ts = performance.now();
@@ -127,7 +127,6 @@ export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapRe
     const calIdx = positions
       .map((p, i) => (p.part === "calibration" && strongViews[i]!.word !== "" && weakWords[i] === strongViews[i]!.word ? i : -1))
       .filter((i) => i >= 0);
-    calibrationCount = calIdx.length;
     // Labels: among evaluation positions where the strong model is right, gap = the weak model is wrong.
     const labels = Uint8Array.from(evalIdx, (i) => (weakWords[i] === positions[i]!.target ? 0 : 1));
     const nGap = labels.reduce((s, x) => s + x, 0);
@@ -195,7 +194,7 @@ export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapRe
       positions: positions.length,
       evaluationPositions: positions.filter((p) => p.part === "evaluation").length,
       strongCorrect: evalIdx.length,
-      calibrationPositions: calibrationCount,
+      calibrationPositions: positions.filter((p) => p.part === "calibration").length,
     },
     seconds: (performance.now() - t0) / 1000,
   };
