@@ -5,6 +5,7 @@ import type { Pooling } from "../activations/pooling.js";
 import { MadkitError } from "../errors.js";
 import { detectorNames } from "../detectors/registry.js";
 import { TASK_NAMES } from "../tasks/registry.js";
+import type { TaskSizes } from "../tasks/task.js";
 
 export type DetectorFamily = "gaussian" | "distance" | "tree" | "reconstruction" | "behavioural" | "baseline" | "batch";
 
@@ -45,6 +46,8 @@ export interface BenchPlan {
   readonly detectors: readonly PlannedDetector[];
   readonly alphas: readonly number[];
   readonly bootstrapReplicates: number;
+  /** Overrides of the tasks' own (quick or full) sizes. */
+  readonly taskSizes?: Partial<TaskSizes>;
   /** Combiners over a detector's hooks (z-scores normalised on trusted validation scores). */
   readonly combiners: readonly ("max" | "mean")[];
   readonly notes: readonly string[];
@@ -167,6 +170,7 @@ export function makePlan(options: PlanOptions = {}): BenchPlan {
     "Combined rows (`combined:max`, `combined:mean`) combine one detector's per-hook z-scores, normalised by that hook's scores on trusted.validation, then calibrated on trusted.calibration like any score.",
     "Batch detectors (QUE, spectral signatures) score each split's untrusted items together with trusted.validation rows (a normal bulk); metrics use the untrusted items only. Their calibration batch is trusted.calibration alone, so their thresholds are optimistic; they are reported separately.",
     "benign-shift rows reuse jailbreak-ood's fitted detectors and scores (same trusted set, same items): positives there are the shift items, so `recall` is the false-positive rate on shift and AUROC measures how far the detector separates benign shift from held-out normal (0.5 is ideal).",
+    ...(quick ? ["Quick run: every task's trusted calibration split is raised to 100 inputs so that α = 0.01 and 0.05 can both flag."] : []),
     "Length baselines score the token count (of the model's tokenizer, after truncation) or the character count.",
   ];
   return {
@@ -177,6 +181,9 @@ export function makePlan(options: PlanOptions = {}): BenchPlan {
     detectors,
     alphas: [...ALPHAS],
     bootstrapReplicates: quick ? 30 : 200,
+    // The tasks' quick calibration splits (15–50 inputs) cannot flag anything at α = 0.01 (the conformal rank
+    // needs n ≥ 99) and story-ood's cannot at α = 0.05 (n ≥ 19): a CI run would report recall 0 everywhere.
+    taskSizes: quick ? { calibration: 100 } : undefined,
     combiners: ["max", "mean"],
     notes,
   };

@@ -175,7 +175,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   const tasks = new Map<string, Task>();
   const taskOf = (name: string): Task => {
     let t = tasks.get(name);
-    if (!t) tasks.set(name, (t = buildTask(name, { seed: plan.seed, quick: plan.quick })));
+    if (!t) tasks.set(name, (t = buildTask(name, { seed: plan.seed, quick: plan.quick, sizes: plan.taskSizes })));
     return t;
   };
   // Progress: inputs to extract, plus one unit per detector × hook fit.
