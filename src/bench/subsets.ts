@@ -1,6 +1,7 @@
-// The evaluation subsets of one split of a task: everything at the task's mix (`all`), each anomalous family
-// against all the split's benign items, and a length-matched `all` (same token-length histogram on both sides),
-// because length alone separates many jailbreak families. For benign-shift the positives are the shift items.
+// The evaluation subsets of one split of a task: the anomalies against held-out normal items (`all`), each
+// anomalous family against the same normal items, and a length-matched `all` (same token-length histogram on both
+// sides), because length alone separates many jailbreak families. Shift items are never negatives here: benign
+// shift is its own control (the benign-shift task, and `shiftFpr` beside every anomaly record).
 
 import { lengthMatch } from "../tasks/length.js";
 import { streamSeed } from "../tasks/seeded-sampling.js";
@@ -19,16 +20,17 @@ function subset(name: string, idx: readonly number[], isPositive: (i: number) =>
 }
 
 /**
- * Subsets for an anomaly task's split. `tokensOf` gives an item's token count (length matching uses it);
- * families with no items in the split are skipped.
+ * Subsets for an anomaly task's split. Negatives are the split's `normal` items only (the issue's untrusted
+ * normal: held-out benign); `shift` items are left out of every subset. `tokensOf` gives an item's token count
+ * (length matching uses it); families with no items in the split are skipped.
  */
 export function anomalySubsets(items: readonly TaskItem[], tokensOf: (i: number) => number, seed: number, split: string): EvalSubset[] {
-  const all = items.map((_, i) => i);
   const pos = (i: number): boolean => items[i]!.group === "anomalous";
-  const negatives = all.filter((i) => !pos(i));
-  const anomalous = all.filter(pos);
+  const kept = items.map((_, i) => i).filter((i) => items[i]!.group !== "shift");
+  const negatives = kept.filter((i) => !pos(i));
+  const anomalous = kept.filter(pos);
   if (negatives.length === 0 || anomalous.length === 0) return [];
-  const out: EvalSubset[] = [subset("all", all, pos)];
+  const out: EvalSubset[] = [subset("all", kept, pos)];
   const families = [...new Set(anomalous.map((i) => items[i]!.family))].sort();
   for (const f of families) out.push(subset(f, [...negatives, ...anomalous.filter((i) => items[i]!.family === f)], pos));
   const wrap = (i: number): { text: string; i: number } => ({ text: String(i), i });
