@@ -3,13 +3,12 @@
 // it reconstructs worst.
 
 import { z } from "zod";
-import { MadkitError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
 import { AutoencoderNet, type AutoencoderOptions } from "../train/autoencoder-net.js";
 import { netTensors, restoreNet } from "../train/saved-net.js";
 import { trainingParamsShape, trainOptionsOf } from "../train/training-params.js";
 import type { Contribution, DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, saveEnvelope } from "./envelope.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";
 
 export const AUTOENCODER = "autoencoder";
@@ -50,9 +49,7 @@ export class AutoencoderSpec implements DetectorSpec<AutoencoderParams> {
   readonly kind = AUTOENCODER;
   readonly params: Readonly<AutoencoderParams>;
   constructor(params: Partial<AutoencoderParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) throw new MadkitError("BAD_ARGUMENT", `${AUTOENCODER}: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, AUTOENCODER);
   }
 
   fit(trusted: Matrix): FittedAutoencoder {

@@ -126,6 +126,16 @@ export function tensorOf<T extends TypedArrayFor>(
   return t.data as T;
 }
 
+/** Validate a spec's hyper-parameters with its schema; an invalid one is a BAD_ARGUMENT naming the detector and field. */
+export function parseParams<S extends z.ZodTypeAny>(schema: S, params: unknown, kind: string): z.infer<S> {
+  const r = schema.safeParse(params);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new MadkitError("BAD_ARGUMENT", `${kind}: ${issue.path.join(".")} ${issue.message}`);
+  }
+  return r.data;
+}
+
 /** Validate params or state with a detector's own schema; errors name the folder and field. */
 export function parseWith<S extends z.ZodTypeAny>(loaded: LoadedDetector, part: "params" | "state", schema: S): z.infer<S> {
   const r = schema.safeParse(loaded.envelope[part]);

@@ -10,7 +10,7 @@ import { matrix, type Matrix } from "../linalg/matrix.js";
 import { SeededRng } from "../train/rng.js";
 import { Directions, forEachCentredBlock, topK } from "./centred-projection.js";
 import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, tensorOf, saveEnvelope } from "./envelope.js";
 import { checkFitInput, checkScoreInput, throwNonFinite } from "./input-checks.js";
 
 export const GAUSSIAN_MIXTURE = "gaussian-mixture";
@@ -274,11 +274,7 @@ export class GaussianMixtureSpec implements DetectorSpec<GaussianMixtureParams> 
   readonly kind = GAUSSIAN_MIXTURE;
   readonly params: Readonly<GaussianMixtureParams>;
   constructor(params: Partial<GaussianMixtureParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) {
-      throw new MadkitError("BAD_ARGUMENT", `${GAUSSIAN_MIXTURE}: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    }
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, GAUSSIAN_MIXTURE);
   }
 
   fit(trusted: Matrix): FittedGaussianMixture {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { MadkitError } from "../errors.js";
 import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
 import type { DetectorSpec, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, tensorOf, saveEnvelope } from "./envelope.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";
 import { FittedKnn } from "./knn.js";
 
@@ -28,9 +28,7 @@ export class LofSpec implements DetectorSpec<LofParams> {
   readonly kind = LOF;
   readonly params: Readonly<LofParams>;
   constructor(params: Partial<LofParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) throw new MadkitError("BAD_ARGUMENT", `lof: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, "lof");
   }
 
   fit(trusted: Matrix): FittedLof {

@@ -8,7 +8,7 @@ import { cholesky, choleskyDiagonal, choleskyInverseFactor, symmetricEigen } fro
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { Directions, forEachCentredBlock, topK } from "./centred-projection.js";
 import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, tensorOf, saveEnvelope } from "./envelope.js";
 import { GaussianStats } from "./gaussian-stats.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";
 
@@ -30,9 +30,7 @@ export class MahalanobisSpec implements DetectorSpec<MahalanobisParams> {
   readonly kind = MAHALANOBIS;
   readonly params: Readonly<MahalanobisParams>;
   constructor(params: Partial<MahalanobisParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) throw new MadkitError("BAD_ARGUMENT", `mahalanobis: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, "mahalanobis");
   }
 
   fit(trusted: Matrix): FittedMahalanobis {

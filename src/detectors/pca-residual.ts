@@ -8,7 +8,7 @@ import { symmetricEigen } from "../linalg/lapack.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { Directions, forEachCentredBlock, topK } from "./centred-projection.js";
 import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, tensorOf, saveEnvelope } from "./envelope.js";
 import { GaussianStats } from "./gaussian-stats.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";
 
@@ -39,9 +39,7 @@ export class PcaSpec implements DetectorSpec<PcaParams> {
   readonly kind = PCA;
   readonly params: Readonly<PcaParams>;
   constructor(params: Partial<PcaParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) throw new MadkitError("BAD_ARGUMENT", `pca: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, "pca");
   }
 
   fit(trusted: Matrix): FittedPca {

@@ -3,13 +3,12 @@
 // α → 0 gives the whitened squared norm / d (Mahalanobis), large α the projection on Σ_b's top direction.
 
 import { z } from "zod";
-import { MadkitError } from "../errors.js";
 import { gemm, gramInto } from "../linalg/blas.js";
 import { symmetricEigen } from "../linalg/lapack.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { topK } from "./centred-projection.js";
 import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, saveEnvelope } from "./envelope.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";
 import { TrustedWhitening } from "./trusted-whitening.js";
 
@@ -36,9 +35,7 @@ export class QueSpec implements DetectorSpec<QueParams> {
   readonly kind = QUE;
   readonly params: Readonly<QueParams>;
   constructor(params: Partial<QueParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) throw new MadkitError("BAD_ARGUMENT", `que: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, "que");
   }
 
   fit(trusted: Matrix): FittedQue {

@@ -5,13 +5,12 @@
 // input features the dictionary failed to reconstruct.
 
 import { z } from "zod";
-import { MadkitError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
 import { netTensors, restoreNet } from "../train/saved-net.js";
 import { SparseAutoencoderNet, type SparseAutoencoderOptions } from "../train/sparse-autoencoder-net.js";
 import { trainingParamsShape, trainOptionsOf } from "../train/training-params.js";
 import type { Contribution, DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, tensorOf, saveEnvelope } from "./envelope.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";
 
 export const SPARSE_AUTOENCODER = "sparse-autoencoder";
@@ -67,11 +66,7 @@ export class SparseAutoencoderSpec implements DetectorSpec<SparseAutoencoderPara
   readonly kind = SPARSE_AUTOENCODER;
   readonly params: Readonly<SparseAutoencoderParams>;
   constructor(params: Partial<SparseAutoencoderParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) {
-      throw new MadkitError("BAD_ARGUMENT", `${SPARSE_AUTOENCODER}: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    }
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, SPARSE_AUTOENCODER);
   }
 
   fit(trusted: Matrix): FittedSparseAutoencoder {

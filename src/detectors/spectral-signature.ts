@@ -4,13 +4,12 @@
 // trusted data already varies along do not capture v.
 
 import { z } from "zod";
-import { MadkitError } from "../errors.js";
 import { gemvInto, gramInto } from "../linalg/blas.js";
 import { symmetricEigen } from "../linalg/lapack.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { topK } from "./centred-projection.js";
 import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, saveEnvelope } from "./envelope.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";
 import { TrustedWhitening } from "./trusted-whitening.js";
 
@@ -34,11 +33,7 @@ export class SpectralSignatureSpec implements DetectorSpec<SpectralSignaturePara
   readonly kind = SPECTRAL_SIGNATURE;
   readonly params: Readonly<SpectralSignatureParams>;
   constructor(params: Partial<SpectralSignatureParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) {
-      throw new MadkitError("BAD_ARGUMENT", `${SPECTRAL_SIGNATURE}: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    }
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, SPECTRAL_SIGNATURE);
   }
 
   fit(trusted: Matrix): FittedSpectralSignature {

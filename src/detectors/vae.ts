@@ -3,13 +3,12 @@
 // over a fixed set of seeded noise draws so the same row always gets the same score.
 
 import { z } from "zod";
-import { MadkitError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
 import { netTensors, restoreNet } from "../train/saved-net.js";
 import { trainingParamsShape, trainOptionsOf } from "../train/training-params.js";
 import { VaeNet, type VaeOptions } from "../train/vae-net.js";
 import type { DetectorSpec, FittedDetector } from "./detector.js";
-import { parseWith, saveEnvelope, type LoadedDetector } from "./envelope.js";
+import { parseParams, parseWith, type LoadedDetector, saveEnvelope } from "./envelope.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";
 
 export const VAE = "vae";
@@ -62,9 +61,7 @@ export class VaeSpec implements DetectorSpec<VaeParams> {
   readonly kind = VAE;
   readonly params: Readonly<VaeParams>;
   constructor(params: Partial<VaeParams> = {}) {
-    const r = paramsSchema.safeParse(params);
-    if (!r.success) throw new MadkitError("BAD_ARGUMENT", `${VAE}: ${r.error.issues[0]!.path.join(".")} ${r.error.issues[0]!.message}`);
-    this.params = r.data;
+    this.params = parseParams(paramsSchema, params, VAE);
   }
 
   fit(trusted: Matrix): FittedVae {
