@@ -9,12 +9,13 @@
 // p-value tables), the second calibrates the combined score, so the combined score is a fixed function of each
 // calibration input and the conformal guarantee P(flag | trusted) ≤ α holds exactly.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { ActivationStore } from "../activations/store.js";
 import { POOLINGS, type Pooling } from "../activations/pooling.js";
 import { MadkitError } from "../errors.js";
+import { readVersionedJson } from "../io/versioned-json.js";
 import { ConformalCalibration, conformalFlag } from "../eval/conformal.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
@@ -340,29 +341,13 @@ type BundleEnvelope = z.infer<typeof envelopeSchema>;
 /** Load a bundle written by `FittedBundle.save`; every failure names the file and what was wrong. */
 export function loadBundle(dir: string): FittedBundle {
   const file = path.join(dir, BUNDLE_FILE);
-  if (!existsSync(file)) throw new MadkitError("FILE_NOT_FOUND", `${file}: no detector bundle here (expected ${BUNDLE_FILE}; fit one with 'madkit fit')`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new MadkitError("STORE_CORRUPT", `${file}: not valid JSON (${(e as Error).message})`);
-  }
-  const head = raw as { format?: unknown; schemaVersion?: unknown } | null;
-  if (typeof head !== "object" || head === null || head.format !== BUNDLE_FORMAT) {
-    throw new MadkitError("STORE_CORRUPT", `${file}: format is ${JSON.stringify(head?.format)}, expected "${BUNDLE_FORMAT}"`);
-  }
-  if (head.schemaVersion !== BUNDLE_SCHEMA_VERSION) {
-    throw new MadkitError(
-      "VERSION_MISMATCH",
-      `${file}: schemaVersion is ${JSON.stringify(head.schemaVersion)}, this madkit reads version ${BUNDLE_SCHEMA_VERSION}; refit the bundle`,
-    );
-  }
-  const parsed = envelopeSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new MadkitError("STORE_CORRUPT", `${file}: field '${issue.path.join(".")}' ${issue.message}`);
-  }
-  const env = parsed.data;
+  const env = readVersionedJson(file, {
+    format: BUNDLE_FORMAT,
+    schemaVersion: BUNDLE_SCHEMA_VERSION,
+    schema: envelopeSchema,
+    missing: `no detector bundle here (expected ${BUNDLE_FILE}; fit one with 'madkit fit')`,
+    onDrift: "refit the bundle",
+  });
   const { tensors } = readSafetensors(path.join(dir, CALIBRATION_FILE));
   const sortedOf = (name: string): Float64Array => {
     const t = tensors.get(name);

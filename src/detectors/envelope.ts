@@ -2,10 +2,10 @@
 // {format, schemaVersion, kind, params, state, meta} validated with zod on load, and `weights.safetensors`
 // beside it. Weights are written first and the JSON last, so a folder with a JSON always has its weights.
 
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { MadkitError } from "../errors.js";
+import { readVersionedJson } from "../io/versioned-json.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { readSafetensors, writeSafetensors, type TypedArrayFor } from "../io/safetensors.js";
 
@@ -75,29 +75,13 @@ export function saveEnvelope(
 /** Read and validate a saved detector folder; every failure names the file and what was wrong. */
 export function loadEnvelope(dir: string): LoadedDetector {
   const file = path.join(dir, ENVELOPE_FILE);
-  if (!existsSync(file)) throw new MadkitError("FILE_NOT_FOUND", `${file}: no saved detector here (expected ${ENVELOPE_FILE})`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new MadkitError("STORE_CORRUPT", `${file}: not valid JSON (${(e as Error).message})`);
-  }
-  const head = raw as { format?: unknown; schemaVersion?: unknown } | null;
-  if (typeof head !== "object" || head === null || head.format !== DETECTOR_FORMAT) {
-    throw new MadkitError("STORE_CORRUPT", `${file}: format is ${JSON.stringify(head?.format)}, expected "${DETECTOR_FORMAT}"`);
-  }
-  if (head.schemaVersion !== DETECTOR_SCHEMA_VERSION) {
-    throw new MadkitError(
-      "VERSION_MISMATCH",
-      `${file}: schemaVersion is ${JSON.stringify(head.schemaVersion)}, this madkit reads version ${DETECTOR_SCHEMA_VERSION}; refit the detector`,
-    );
-  }
-  const parsed = envelopeSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new MadkitError("STORE_CORRUPT", `${file}: field '${issue.path.join(".")}' ${issue.message}`);
-  }
-  const envelope = parsed.data;
+  const envelope = readVersionedJson(file, {
+    format: DETECTOR_FORMAT,
+    schemaVersion: DETECTOR_SCHEMA_VERSION,
+    schema: envelopeSchema,
+    missing: `no saved detector here (expected ${ENVELOPE_FILE})`,
+    onDrift: "refit the detector",
+  });
   const { tensors: stored } = readSafetensors(path.join(dir, WEIGHTS_FILE));
   for (const [name, shape] of Object.entries(envelope.meta.tensors)) {
     const t = stored.get(name);
