@@ -68,6 +68,58 @@ export interface TaskSummary {
   readonly anomalyRate: number;
   readonly trusted: { readonly fit: number; readonly calibration: number; readonly validation: number };
   readonly extractSeconds: number;
+  /** Backdoor tasks only: what the planted backdoor does, next to how well it is detected (absent in older results). */
+  readonly backdoor?: BackdoorSummary;
+}
+
+/** The backdoor behind a backdoor task's rows (`backdoored`), or the original model on the same items (`control`). */
+export interface BackdoorSummary {
+  readonly role: "backdoored" | "control";
+  readonly trigger: string;
+  readonly triggerText: string;
+  readonly targetPhrase: string;
+  /** Share of triggered held-out prompts whose greedy continuation contains the target (backdoored rows only). */
+  readonly attackSuccessRate?: number;
+  /** The same prompts without the trigger: how often the target appears anyway. */
+  readonly cleanTargetRate?: number;
+  /** Bits per character of the backdoored / the original model on held-out clean stories. */
+  readonly cleanBitsPerChar?: number;
+  readonly originalBitsPerChar?: number;
+  readonly nPrompts?: number;
+  readonly nStories?: number;
+  /** True when this run trained the checkpoint, false when it was reused from the cache. */
+  readonly trainedNow?: boolean;
+  readonly trainSeconds?: number;
+}
+
+/** A planned task the run left out, and why (e.g. a quick run without the backdoored checkpoint cached). */
+export interface SkippedTaskNote {
+  readonly task: string;
+  readonly reason: string;
+}
+
+/** One capability-gap row per weak model × score at the summary α (the records hold every α with CIs). */
+export interface CapabilityGapRow {
+  readonly weakModel: string;
+  readonly score: string;
+  readonly alpha: number;
+  readonly threshold: number | null;
+  readonly precision: number;
+  readonly recall: number;
+  readonly auroc: number;
+  readonly n: number;
+  readonly nGap: number;
+  readonly nCalibration: number;
+}
+
+/** The capability-gap evaluation's sizes and summary (its ResultRecords are in `records`, task `capability-gap`). */
+export interface CapabilityGapSummary {
+  readonly strongModel: string;
+  readonly weakModels: readonly { readonly name: string; readonly description: string }[];
+  readonly sizes: { readonly positions: number; readonly evaluationPositions: number; readonly strongCorrect: number; readonly calibrationPositions: number };
+  readonly rows: readonly CapabilityGapRow[];
+  readonly reportAlpha: number;
+  readonly seconds: number;
 }
 
 /** The detector × hook chosen on the validation split, reported on the test split. */
@@ -151,4 +203,8 @@ export interface BenchResults {
   readonly examples: readonly FailureExample[];
   readonly roc: readonly RocPoints[];
   readonly histograms: readonly ScoreHistogram[];
+  /** Planned tasks that were not run, with the reason (absent in older results). */
+  readonly skipped?: readonly SkippedTaskNote[];
+  /** The capability-gap evaluation, when it ran (absent in older results). */
+  readonly capabilityGap?: CapabilityGapSummary;
 }

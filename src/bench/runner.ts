@@ -12,7 +12,23 @@ import { matrix, rowSlice, type Matrix } from "../linalg/matrix.js";
 import { loadModel as loadRegisteredModel } from "../models/registry.js";
 import type { ActivationSource } from "../models/source.js";
 import { buildTask as buildRegisteredTask } from "../tasks/registry.js";
+import type { CapabilityGapOptions, CapabilityGapResult } from "../tasks/gap/run-capability-gap.js";
 import type { BuildTaskOptions, Task, TaskItem, UntrustedSplit } from "../tasks/task.js";
+import type { TriggerKind } from "../train/llama/backdoor-training.js";
+import {
+  asBackdoorTask,
+  BACKDOOR_CONTROL_MODEL,
+  BACKDOOR_TASKS,
+  BACKDOOR_TRAIN_MINUTES,
+  backdooredModel,
+  backdoorSummary,
+  isBackdoorTask,
+  measureBackdoor,
+  prepareBackdoorCheckpoint,
+  withBackdoorTasks,
+  type BackdoorRunHooks,
+} from "./backdoor-run.js";
+import { CAPABILITY_GAP_TASK, plansCapabilityGap, runCapabilityGapForBench, withCapabilityGap } from "./capability-gap-run.js";
 import { HookCombination } from "./combined-scores.js";
 import { leaveClassOutSelections, type Candidate } from "./leave-class-out.js";
 import { evaluateSplit, thresholdsFor, type RowIdentity } from "./evaluate.js";
@@ -20,12 +36,13 @@ import { extractForBench } from "./extraction.js";
 import { lengthScores, type LengthUnit } from "./length-baseline.js";
 import { makePlan, type BenchPlan, type ModelPlan, type PlannedDetector, type PlanOptions } from "./plan.js";
 import { downsampledRoc, scoreHistogram } from "./plot-data.js";
-import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type FailureExample, type FailureMode, type ResultRecord, type RocPoints, type ScoreHistogram, type Selection, type TaskSummary } from "./results.js";
+import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BackdoorSummary, type BenchResults, type CapabilityGapSummary, type FailureExample, type SkippedTaskNote, type FailureMode, type ResultRecord, type RocPoints, type ScoreHistogram, type Selection, type TaskSummary } from "./results.js";
 import { SELECTION_ALPHA, SELECTION_CRITERION, selectOnValidation } from "./selection.js";
 import { anomalySubsets, shiftSubsets } from "./subsets.js";
 
 export interface BenchProgress {
-  readonly stage: "extract" | "detect";
+  /** `train`: fitting a backdoored checkpoint or measuring it; `gap`: the capability-gap evaluation. */
+  readonly stage: "extract" | "detect" | "train" | "gap";
   /** e.g. `jailbreak-ood × use-lite: mahalanobis @ blocks.1.hook_resid_post`. */
   readonly label: string;
   /** Work units finished and planned over the whole run (extraction counts inputs, detection counts fits). */
@@ -42,6 +59,29 @@ export interface BenchOptions extends PlanOptions {
   readonly loadModel?: (name: string) => Promise<ActivationSource>;
   readonly buildTask?: (name: string, options: BuildTaskOptions) => Task;
   readonly onProgress?: (p: BenchProgress) => void;
+  /** Backdoor tasks: stand-ins for training and measuring the checkpoint (tests). */
+  readonly backdoor?: BackdoorRunHooks;
+  /** Whether a backdoored checkpoint is cached (a quick run skips a task whose checkpoint is not); tests. */
+  readonly isBackdoorCached?: (trigger: TriggerKind, seed: number) => boolean;
+  /** A stand-in for `runCapabilityGap` (tests). */
+  readonly runCapabilityGap?: (options: CapabilityGapOptions) => CapabilityGapResult;
+}
+
+/**
+ * The plan from options: makePlan's grid, plus what it cannot place — the backdoor tasks (backdoored checkpoint and
+ * original-model control, last pooling) and the capability gap (no activations). Both need stories260k.
+ */
+export function benchPlanOf(options: BenchOptions): { plan: BenchPlan; skipped: SkippedTaskNote[] } {
+  if (options.plan) return { plan: options.plan, skipped: [] };
+  const requested = options.tasks && options.tasks.length > 0 ? options.tasks : undefined;
+  const core = requested?.filter((t) => !isBackdoorTask(t) && t !== CAPABILITY_GAP_TASK);
+  let plan = makePlan({ ...options, tasks: core });
+  if (requested && core!.length === 0) plan = { ...plan, tasks: [], models: {} };
+  const onStories = !options.models || options.models.length === 0 || options.models.includes("stories260k");
+  const wanted = (t: string): boolean => onStories && (!requested || requested.includes(t));
+  const bd = withBackdoorTasks(plan, BACKDOOR_TASKS.filter(wanted), { quick: plan.quick, seed: plan.seed, isCached: options.isBackdoorCached });
+  plan = wanted(CAPABILITY_GAP_TASK) ? withCapabilityGap(bd.plan) : bd.plan;
+  return { plan, skipped: bd.skipped };
 }
 
 const BEHAVIOUR_HOOK: Readonly<Record<string, string>> = { perplexity: "hook_token_nll", "output-entropy": "hook_output_entropy" };
@@ -166,7 +206,7 @@ function checkBenignShiftInside(shift: Task, jail: Task): void {
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchResults> {
   const started = performance.now();
-  const plan = options.plan ?? makePlan(options);
+  const { plan, skipped } = benchPlanOf(options);
   const buildTask = options.buildTask ?? buildRegisteredTask;
   const loadModel = options.loadModel ?? ((name: string) => loadRegisteredModel(name));
   const cacheDir = options.cacheDir ?? config.cacheDir;
@@ -186,8 +226,35 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     const mp = plan.models[u.model]!;
     for (const d of plan.detectors) total += hooksFor(d, mp).length;
   }
+  // The capability gap counts GAP_UNITS per weak model (it scores positions, not inputs × hooks).
+  const GAP_UNITS = 100;
+  const gapWeakModels = 3;
+  if (plansCapabilityGap(plan)) total += GAP_UNITS * gapWeakModels;
   let done = 0;
   const progress = (stage: BenchProgress["stage"], label: string): void => options.onProgress?.({ stage, label, done, total });
+
+  /** Backdoor facts per `${task}\0${model}` row, filled when the backdoored checkpoint is opened. */
+  const backdoorFacts = new Map<string, BackdoorSummary>();
+  // A backdoored model is its task's checkpoint, trained first when missing; the control is the original stories260k.
+  const openModel = async (model: string, modelUnits: readonly Unit[]): Promise<ActivationSource> => {
+    if (model === BACKDOOR_CONTROL_MODEL) {
+      for (const u of modelUnits) if (isBackdoorTask(u.sourceTask)) backdoorFacts.set(`${u.sourceTask}\0${model}`, backdoorSummary(asBackdoorTask(taskOf(u.sourceTask)), "control", undefined, undefined));
+      return loadModel("stories260k");
+    }
+    const unit = modelUnits.find((u) => isBackdoorTask(u.sourceTask) && backdooredModel(u.sourceTask) === model);
+    if (!unit) return loadModel(model);
+    const task = asBackdoorTask(taskOf(unit.sourceTask));
+    progress("train", `${task.name}: backdoored checkpoint (trained once if missing, ${BACKDOOR_TRAIN_MINUTES}; then reused from ${task.checkpoint})`);
+    const train = prepareBackdoorCheckpoint(task, options.backdoor ?? {}, (p) => {
+      if (p.step === 1 || p.step % 10 === 0 || p.step === p.steps) {
+        progress("train", `${task.name}: training the backdoored checkpoint (missing from the cache; ${BACKDOOR_TRAIN_MINUTES}, once): step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}`);
+      }
+    });
+    progress("train", `${task.name}: attack success and clean bits/char against the original stories260k`);
+    const evaluation = await (options.backdoor?.evaluate ?? measureBackdoor)(task, plan.quick);
+    backdoorFacts.set(`${task.name}\0${model}`, backdoorSummary(task, "backdoored", train, evaluation));
+    return loadModel(task.checkpoint);
+  };
 
   const records: ResultRecord[] = [];
   const summaries: TaskSummary[] = [];
@@ -202,7 +269,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   for (const [model, modelUnits] of byModel) {
     const mp = plan.models[model];
     if (!mp) throw new MadkitError("BAD_ARGUMENT", `bench: the plan has no entry for model '${model}'`);
-    const source = await loadModel(model);
+    const source = await openModel(model, modelUnits);
     try {
       const layerOf = new Map(source.hooks().map((h) => [h.name, h.layer] as const));
       for (const u of modelUnits) {
@@ -341,6 +408,30 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     }
   }
 
+  let capabilityGap: CapabilityGapSummary | undefined;
+  if (plansCapabilityGap(plan)) {
+    const before = done;
+    const seen: string[] = [];
+    const gap = runCapabilityGapForBench(
+      {
+        seed: plan.seed,
+        quick: plan.quick,
+        onProgress: (i, n, weak) => {
+          if (!seen.includes(weak)) seen.push(weak);
+          done = before + Math.min(gapWeakModels, seen.length - 1) * GAP_UNITS + Math.floor((GAP_UNITS * i) / Math.max(1, n));
+          if (i % 20 === 0 || i === n) progress("gap", `capability-gap: stories260k vs ${weak}, position ${i}/${n}`);
+        },
+      },
+      options.runCapabilityGap,
+    );
+    records.push(...gap.records);
+    capabilityGap = gap.summary;
+  }
+  for (let i = 0; i < summaries.length; i++) {
+    const facts = backdoorFacts.get(`${summaries[i]!.task}\0${summaries[i]!.model}`);
+    if (facts) summaries[i] = { ...summaries[i]!, backdoor: facts };
+  }
+
   done = total;
   progress("detect", "done");
 
@@ -388,5 +479,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     examples,
     roc,
     histograms,
+    ...(skipped.length > 0 ? { skipped } : {}),
+    ...(capabilityGap ? { capabilityGap } : {}),
   };
 }

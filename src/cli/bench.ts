@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
+import { BACKDOOR_TRAIN_MINUTES } from "../bench/backdoor-run.js";
+import { CAPABILITY_GAP_MINUTES } from "../bench/capability-gap-run.js";
 import { runBench } from "../bench/runner.js";
 import { writeResults } from "../bench/write-results.js";
 import { projectRoot } from "../config.js";
@@ -36,11 +38,16 @@ function version(): string {
 export function benchCommand(program: Command, io: CliIo): Command {
   return program
     .command("bench")
-    .description("benchmark every detector x hook x task on the shared models; writes results.json, report.md and report.html")
+    .description(
+      "benchmark every detector x hook x task on the shared models; writes results.json, report.md and report.html. " +
+        `The backdoor tasks need a backdoored stories260K per trigger and seed: a full run trains what is missing (${BACKDOOR_TRAIN_MINUTES} each on 2 cores, ` +
+        "once; reused from the cache after), a --quick run never trains and skips a backdoor task whose checkpoint is not cached (the report says so). " +
+        `The capability-gap evaluation adds ${CAPABILITY_GAP_MINUTES.full} (${CAPABILITY_GAP_MINUTES.quick} quick).`,
+    )
     .option("--out <dir>", "folder for results.json and the report", "report")
     .option("--quick", "CI subset: the tasks' quick sizes, fewer hooks and detectors, 30 bootstrap replicates")
     .option("--seed <n>", "seed of the tasks' splits, the detectors and the bootstrap", intFlag(0), 1)
-    .option("--tasks <names>", "comma-separated tasks (jailbreak-ood, benign-shift, story-ood); default all")
+    .option("--tasks <names>", "comma-separated tasks (jailbreak-ood, benign-shift, story-ood, backdoor-rare, backdoor-phrase, capability-gap); default all")
     .option("--models <names>", "comma-separated models (use-lite, stories260k); default all")
     .option("--detectors <names>", "comma-separated detector names or kinds from the plan; default all")
     .option("--cache <dir>", "activation cache folder (default: MADKIT_CACHE or .madkit-cache)")
@@ -68,7 +75,7 @@ export function benchCommand(program: Command, io: CliIo): Command {
             }
             bar.setTotal(p.total);
             bar.update(p.done, { what: p.label });
-          } else if (p.stage === "detect" || p.done === p.total) {
+          } else if (p.stage !== "extract" || p.done === p.total) {
             // Without a TTY, one line per fit (not per extraction batch) keeps logs readable.
             const line = `[${p.done}/${p.total}] ${p.label}`;
             if (line !== lastLine) io.stderr.write(`${line}\n`);
@@ -86,6 +93,7 @@ export function benchCommand(program: Command, io: CliIo): Command {
         return;
       }
       io.stderr.write(`bench: ${results.records.length} records in ${results.durationSeconds} s\n`);
+      for (const sk of results.skipped ?? []) io.stderr.write(`bench: not run: ${sk.task} — ${sk.reason}\n`);
       for (const s of results.selections) {
         const a = s.test.atAlpha.find((x) => x.alpha === 0.05) ?? s.test.atAlpha[s.test.atAlpha.length - 1]!;
         io.stdout.write(

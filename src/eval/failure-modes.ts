@@ -28,6 +28,8 @@ export interface CharacteriseInput {
   readonly top?: number;
   /** Fewest items on each side of a comparison before a gap is reported; default 5. */
   readonly minCount?: number;
+  /** Also list this many true positives (the highest-scoring flagged anomalies); default 0. */
+  readonly truePositives?: number;
 }
 
 export interface FailureAnalysis {
@@ -67,7 +69,7 @@ export function characteriseFailures(input: CharacteriseInput): FailureAnalysis 
   const benign = all.filter((i) => items[i]!.label === 0);
   const anomalous = all.filter((i) => items[i]!.label === 1);
 
-  const examples = [...ctx.falsePositives(benign, top), ...ctx.falseNegatives(anomalous, top)];
+  const examples = [...ctx.falsePositives(benign, top), ...ctx.falseNegatives(anomalous, top), ...ctx.truePositives(anomalous, input.truePositives ?? 0)];
   const modes: FailureMode[] = [];
   const push = (m: FailureMode | null): void => {
     if (m) modes.push(m);
@@ -104,6 +106,16 @@ class Context {
   falsePositives(benign: readonly number[], top: number): FailureExample[] {
     const s = this.input.scores;
     return [...benign].sort((a, b) => s[b]! - s[a]! || a - b).slice(0, top).map((i) => this.example(i, "false-positive"));
+  }
+
+  /** Highest-scoring anomalous items that are flagged: what the detector does catch, for contrast. */
+  truePositives(anomalous: readonly number[], top: number): FailureExample[] {
+    const s = this.input.scores;
+    return anomalous
+      .filter((i) => this.flagged(i))
+      .sort((a, b) => s[b]! - s[a]! || a - b)
+      .slice(0, top)
+      .map((i) => this.example(i, "true-positive"));
   }
 
   /** Lowest-scoring anomalous items: missed ones first, then the nearest above the threshold. */

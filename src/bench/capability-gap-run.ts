@@ -1,0 +1,61 @@
+// The capability-gap evaluation inside `madkit bench`. It is not a `Task` (no trusted/untrusted text split, no
+// activations): `runCapabilityGap` labels word positions by the strong and weak models' behaviour and returns
+// ResultRecords, which the bench appends to results.records, plus the sizes and summary rows the report states.
+
+import {
+  GAP_REPORT_ALPHA,
+  runCapabilityGap,
+  type CapabilityGapOptions,
+  type CapabilityGapResult,
+} from "../tasks/gap/run-capability-gap.js";
+import { WEAK_MODEL_DESCRIPTIONS, WEAK_MODEL_NAMES } from "../tasks/gap/weak-models.js";
+import type { BenchPlan } from "./plan.js";
+import type { CapabilityGapSummary, ResultRecord } from "./results.js";
+
+export const CAPABILITY_GAP_TASK = "capability-gap";
+
+/** Expected wall time on 2 cores (docs/backdoor-and-gaps.md: 133 s full for the three weak models). */
+export const CAPABILITY_GAP_MINUTES = { full: "about 2–3 min", quick: "about 20–40 s" };
+
+/**
+ * Mark the capability gap as planned: an entry with no models, so the activation loop skips it, and a plan note.
+ * The bench runs it after the activation tasks.
+ */
+export function withCapabilityGap(plan: BenchPlan): BenchPlan {
+  return {
+    ...plan,
+    tasks: [...plan.tasks, { task: CAPABILITY_GAP_TASK, models: [] }],
+    notes: [
+      ...plan.notes,
+      `Capability gap: stories260K (strong) against ${WEAK_MODEL_NAMES.join(", ")} (weak), compared by greedy next word on constructed TinyStories positions; ` +
+        `thresholds from trusted positions where the two models agree; no activations and no detector grid (${plan.quick ? CAPABILITY_GAP_MINUTES.quick : CAPABILITY_GAP_MINUTES.full}).`,
+    ],
+  };
+}
+
+export const plansCapabilityGap = (plan: BenchPlan): boolean => plan.tasks.some((t) => t.task === CAPABILITY_GAP_TASK);
+
+export interface CapabilityGapBenchRun {
+  readonly records: ResultRecord[];
+  readonly summary: CapabilityGapSummary;
+}
+
+/** Run the evaluation (or a stand-in, for tests) and shape it for results.json. */
+export function runCapabilityGapForBench(
+  o: { readonly seed: number; readonly quick: boolean; readonly onProgress?: CapabilityGapOptions["onProgress"] },
+  run: (options: CapabilityGapOptions) => CapabilityGapResult = runCapabilityGap,
+): CapabilityGapBenchRun {
+  const r = run({ seed: o.seed, quick: o.quick, onProgress: o.onProgress });
+  const weak = [...new Set(r.rows.map((x) => x.weakModel))];
+  return {
+    records: r.records,
+    summary: {
+      strongModel: "stories260k",
+      weakModels: weak.map((name) => ({ name, description: WEAK_MODEL_DESCRIPTIONS[name] })),
+      sizes: { ...r.sizes },
+      rows: r.rows.map((x) => ({ ...x })),
+      reportAlpha: GAP_REPORT_ALPHA,
+      seconds: Math.round(r.seconds * 10) / 10,
+    },
+  };
+}
