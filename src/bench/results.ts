@@ -143,13 +143,25 @@ export interface FailureExample {
   readonly model: string;
   readonly detector: string;
   readonly hook: string;
-  readonly kind: "false-positive" | "false-negative";
+  /** True positives (the highest-scoring flagged anomalies) are listed too, to show what the detector does see. */
+  readonly kind: "false-positive" | "false-negative" | "true-positive";
   readonly id: string;
   readonly family: string;
   readonly text: string;
   readonly score: number;
   readonly threshold: number;
+  /** Token count of the input as the model saw it. */
   readonly tokens: number;
+  /** Per-token view: each token's text, in order (absent when the run could compute no token view). */
+  readonly tokenPieces?: readonly string[];
+  /** Per-token scores of a token-level detector of the same kind (same order as `tokenPieces`). */
+  readonly tokenScores?: readonly number[];
+  /** The anomalous span [start, end) over `tokenPieces`: the run of tokens furthest above `tokenThreshold`. */
+  readonly span?: { readonly start: number; readonly end: number };
+  /** The token hook the per-token detector ran on; differs from `hook` when that has one row per input. */
+  readonly tokenHook?: string;
+  /** Conformal (1 − α) quantile of trusted calibration token scores (null when too few tokens to set one). */
+  readonly tokenThreshold?: number | null;
 }
 
 export interface FailureMode {

@@ -33,12 +33,14 @@ import { HookCombination } from "./combined-scores.js";
 import { leaveClassOutSelections, type Candidate } from "./leave-class-out.js";
 import { evaluateSplit, thresholdsFor, type RowIdentity } from "./evaluate.js";
 import { extractForBench } from "./extraction.js";
+import { bagOfWordsScores, fitBagOfWords, tokenIdsOf, withBagOfWordsBaselines, type BagOfWordsVariant } from "./bag-of-words-baseline.js";
 import { lengthScores, type LengthUnit } from "./length-baseline.js";
 import { makePlan, type BenchPlan, type ModelPlan, type PlannedDetector, type PlanOptions } from "./plan.js";
 import { downsampledRoc, scoreHistogram } from "./plot-data.js";
 import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BackdoorSummary, type BenchResults, type CapabilityGapSummary, type FailureExample, type SkippedTaskNote, type FailureMode, type ResultRecord, type RocPoints, type ScoreHistogram, type Selection, type TaskSummary } from "./results.js";
 import { SELECTION_ALPHA, SELECTION_CRITERION, selectOnValidation } from "./selection.js";
 import { anomalySubsets, shiftSubsets } from "./subsets.js";
+import { exampleTokenViews } from "./token-spans.js";
 
 export interface BenchProgress {
   /** `train`: fitting a backdoored checkpoint or measuring it; `gap`: the capability-gap evaluation. */
@@ -98,7 +100,7 @@ export function hooksFor(d: PlannedDetector, mp: ModelPlan): string[] {
       return h && mp.behaviourHooks.includes(h) ? [h] : [];
     }
     case "none":
-      return [`length:${String(d.params.unit)}`];
+      return [d.kind === "length" ? `length:${String(d.params.unit)}` : d.name];
   }
 }
 
@@ -206,7 +208,8 @@ function checkBenignShiftInside(shift: Task, jail: Task): void {
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchResults> {
   const started = performance.now();
-  const { plan, skipped } = benchPlanOf(options);
+  const { plan: planned, skipped } = benchPlanOf(options);
+  const plan = withBagOfWordsBaselines(planned);
   const buildTask = options.buildTask ?? buildRegisteredTask;
   const loadModel = options.loadModel ?? ((name: string) => loadRegisteredModel(name));
   const cacheDir = options.cacheDir ?? config.cacheDir;
@@ -263,6 +266,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   /** Test-split scores and α = 0.05 thresholds per (task, model, detector, hook), for the failure analysis. */
   const classOut: Selection[] = [];
   const testScores = new Map<string, { scores: Float64Array; threshold: number; items: TaskItem[]; tokens: Int32Array }>();
+  // The length and bag-of-words baselines are reference points, not deployable detectors: they are never selected.
+  const isBaseline = (r: ResultRecord): boolean => r.family === "baseline";
+  const failureModes: FailureMode[] = [];
+  const examples: FailureExample[] = [];
 
   const byModel = new Map<string, Unit[]>();
   for (const u of units) byModel.set(u.model, [...(byModel.get(u.model) ?? []), u]);
@@ -277,9 +284,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
         if (u.reportAs.includes("benign-shift")) checkBenignShiftInside(taskOf("benign-shift"), task);
         const L = layoutOf(task);
         const records0 = records.length;
+        let tokenIds: ReturnType<typeof tokenIdsOf> | undefined;
         const texts = [...task.trusted.fit, ...task.trusted.calibration, ...task.trusted.validation, ...task.untrusted].map((r) => ({ id: r.id, text: r.text }));
         const needed = new Set<string>();
-        for (const d of plan.detectors) for (const h of hooksFor(d, mp)) if (!h.startsWith("length:")) needed.add(h);
+        for (const d of plan.detectors) if (d.hooks !== "none") for (const h of hooksFor(d, mp)) needed.add(h);
         const hookList = source.hooks().map((h) => h.name).filter((h) => needed.has(h));
         for (const h of needed) if (!layerOf.has(h)) throw new MadkitError("UNKNOWN_HOOK", `bench: model '${model}' has no hook '${h}'`);
         const doneBefore = done;
@@ -322,7 +330,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
               family: d.family,
               hook,
               layer,
-              pooling: hook.startsWith("length:") ? "none" : mp.pooling,
+              pooling: d.hooks === "none" ? "none" : mp.pooling,
               scope: d.scope,
               positives: reportAs === "benign-shift" ? "shift" : "anomalous",
               fitSeconds: sc.fitSeconds,
@@ -371,6 +379,22 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
                 fitSeconds: 0,
                 scoreSeconds: seconds(t0),
               };
+            } else if (d.kind === "bag-of-words") {
+              // Token ids of every text, once per unit: the bag-of-words baselines see nothing else.
+              const t0 = performance.now();
+              tokenIds ??= tokenIdsOf(source, texts.map((t) => t.text));
+              const tok = tokenIds;
+              const bow = fitBagOfWords(Array.from(range(...L.fit), (r) => tok.ids[r]!), tok.vocabSize, { smoothing: d.params.smoothing as number | undefined });
+              const fitSeconds = seconds(t0);
+              const f = (rows: ArrayLike<number>): Float64Array => bagOfWordsScores(d.params.variant as BagOfWordsVariant, bow, rows, tok.ids);
+              const t1 = performance.now();
+              sc = {
+                calibration: f(range(...L.calibration)),
+                trustedValidation: f(range(...L.validation)),
+                split: { validation: f(L.split.validation), test: f(L.split.test) },
+                fitSeconds,
+                scoreSeconds: seconds(t1),
+              };
             } else {
               const m = ex.matrices.get(hook)!;
               const t0 = performance.now();
@@ -378,7 +402,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
               sc = scoreDetector(fitted, m, L, seconds(t0));
             }
             perHook.set(hook, sc);
-            emit(d, hook, d.kind === "length" ? null : (layerOf.get(hook) ?? null), sc);
+            emit(d, hook, d.hooks === "none" ? null : (layerOf.get(hook) ?? null), sc);
             done++;
           }
           // Combiners over hooks: input-scope representation detectors with at least two hooks.
@@ -401,6 +425,37 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
         if (records.length === records0) progress("detect", `${u.sourceTask} × ${model}: no records`);
         for (const cands of candidates.values()) {
           classOut.push(...leaveClassOutSelections(cands, L.items, plan.alphas, { seed: plan.seed, replicates: plan.bootstrapReplicates }));
+        }
+        // Failure analysis of this unit's selections while the model is loaded, so the examples get per-token views.
+        for (const s of selectOnValidation(records.slice(records0), isBaseline)) {
+          const ts = testScores.get(`${s.task}/${s.model}/${s.detector}/${s.hook}`);
+          if (!ts || !Number.isFinite(ts.threshold)) continue;
+          const analysis = characteriseFailures({
+            task: s.task,
+            model: s.model,
+            detector: s.detector,
+            hook: s.hook,
+            items: ts.items.map((it, i) => ({ id: it.id, text: it.text, label: it.label, family: it.family, group: it.group, tokens: ts.tokens[i]! })),
+            scores: ts.scores,
+            threshold: ts.threshold,
+            truePositives: 3,
+          });
+          progress("detect", `${s.task} × ${model}: per-token views of ${s.detector}'s examples`);
+          const view = await exampleTokenViews(
+            {
+              source,
+              planned: plan.detectors.find((d) => d.name === s.detector),
+              selection: s,
+              records,
+              fitTexts: task.trusted.fit.map((r) => r.text),
+              calibrationTexts: task.trusted.calibration.map((r) => r.text),
+              alpha: SELECTION_ALPHA,
+              seed: plan.seed,
+            },
+            [...analysis.examples, ...analysis.modes.flatMap((m) => m.examples)],
+          );
+          failureModes.push(...analysis.modes.map((m) => ({ ...m, examples: m.examples.map(view) })));
+          examples.push(...analysis.examples.map(view));
         }
       }
     } finally {
@@ -435,25 +490,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   done = total;
   progress("detect", "done");
 
-  // The length baseline is a reference point, not a deployable detector: it is never selected.
-  const selections = selectOnValidation(records, (r) => r.family === "baseline");
-  const failureModes: FailureMode[] = [];
-  const examples: FailureExample[] = [];
-  for (const s of selections) {
-    const ts = testScores.get(`${s.task}/${s.model}/${s.detector}/${s.hook}`);
-    if (!ts || !Number.isFinite(ts.threshold)) continue;
-    const analysis = characteriseFailures({
-      task: s.task,
-      model: s.model,
-      detector: s.detector,
-      hook: s.hook,
-      items: ts.items.map((it, i) => ({ id: it.id, text: it.text, label: it.label, family: it.family, group: it.group, tokens: ts.tokens[i]! })),
-      scores: ts.scores,
-      threshold: ts.threshold,
-    });
-    failureModes.push(...analysis.modes);
-    examples.push(...analysis.examples);
-  }
+  const selections = selectOnValidation(records, isBaseline);
 
   return {
     format: RESULTS_FORMAT,
