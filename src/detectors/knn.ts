@@ -293,10 +293,14 @@ export class FittedKnn implements FittedDetector<KnnParams> {
   }
 
   score(x: Matrix): Float64Array {
-    const { distances } = this.neighbors(x);
+    return this.aggregate(this.neighbors(x).distances, x.rows);
+  }
+
+  /** Scores from the n x k neighbour distances: the k-th, or the mean of the k. */
+  private aggregate(distances: Float64Array, n: number): Float64Array {
     const k = this.params.k;
-    const out = new Float64Array(x.rows);
-    for (let i = 0; i < x.rows; i++) {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
       if (this.params.aggregate === "kth") out[i] = distances[i * k + k - 1]!;
       else {
         let s = 0;
@@ -312,9 +316,9 @@ export class FittedKnn implements FittedDetector<KnnParams> {
    * a mean of k), decomposed exactly: euclidean ‖q − t‖ = Σⱼ (qⱼ − tⱼ)²/‖q − t‖; cosine 1 − q̂·t̂ = Σⱼ ½(q̂ⱼ − t̂ⱼ)².
    * `kth` decomposes the distance to the k-th neighbour (the one the score is), `mean` averages over the k.
    */
-  explain(x: Matrix, top = 10): KnnExplanation[] {
+  explain(x: Matrix, top = 5): KnnExplanation[] {
     const { indices, distances } = this.neighbors(x);
-    const scores = this.score(x);
+    const scores = this.aggregate(distances, x.rows);
     const { k, metric, aggregate } = this.params;
     const d = this.dim;
     const { data: tdata, stride } = this.layout;
