@@ -251,9 +251,8 @@ export class FittedIsolationForest implements FittedDetector<IsolationForestPara
    * is its part of the row's isolation summed over trees; contribution = share x score (the parts add up to
    * the score).
    */
-  explain(x: Matrix, top = 10): Explanation[] {
+  explain(x: Matrix, top = 5): Explanation[] {
     const scores = this.score(x);
-    checkScoreInput(x, this.dim, ISOLATION_FOREST, false);
     const size = this.nodeSizes();
     const { roots, feature, threshold, left, right } = this.forest;
     const d = this.dim;
