@@ -3,7 +3,7 @@
 
 import type { Block, Span } from "./document.js";
 import { escapeXml, truncate } from "./escape.js";
-import { formatCell, type Table } from "./tables.js";
+import { formatCell, isMarked, windowMarked, type MarkedText, type Table } from "./tables.js";
 
 /** Text cells longer than this show their start; the full text is one click away in a <details>. */
 export const HTML_PREVIEW_CHARS = 240;
@@ -28,6 +28,7 @@ figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
 figure.inline{display:inline-block;vertical-align:top;width:540px;margin:.5em 12px .5em 0}
 svg.plot{max-width:100%;height:auto}
 details summary{cursor:pointer}
+mark{background:#ffe066;padding:0 1px;border-radius:2px}
 details pre,.fulltext{white-space:pre-wrap;overflow-wrap:anywhere;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;background:#f7f7f7;padding:.4em;margin:.3em 0}
 `;
 
@@ -51,6 +52,18 @@ function textCell(s: string): string {
   return `<td class="longtext"><details><summary>${escapeXml(preview)}</summary><div class="fulltext">${escapeXml(s)}</div></details></td>`;
 }
 
+function markedHtml(m: MarkedText): string {
+  return `${escapeXml(m.marked.before)}<mark>${escapeXml(m.marked.span)}</mark>${escapeXml(m.marked.after)}`;
+}
+
+/** An example's tokens with the anomalous span highlighted; a long one shows a window around the span, the rest folded. */
+function markedCell(m: MarkedText): string {
+  const n = Array.from(m.marked.before + m.marked.span + m.marked.after).length;
+  if (n <= HTML_PREVIEW_CHARS) return `<td class="longtext">${markedHtml(m)}</td>`;
+  const preview = windowMarked(m, 80, 160);
+  return `<td class="longtext"><details><summary>${markedHtml(preview)}</summary><div class="fulltext">${markedHtml(m)}</div></details></td>`;
+}
+
 /** A value with its interval: the value on top, the bracketed interval small beneath, to keep columns narrow. */
 function ciCell(text: string): string {
   const m = /^(\S+) (\[.*\])$/.exec(text);
@@ -63,7 +76,9 @@ export function tableToHtml(t: Table): string {
   const body = t.rows
     .map((row) => {
       const tds = t.columns.map((c, i) => {
-        const v = formatCell(row[i] ?? null, c.kind);
+        const cell = row[i] ?? null;
+        if (isMarked(cell)) return markedCell(cell);
+        const v = formatCell(cell, c.kind);
         if (c.kind === "text") return textCell(v);
         return c.kind === "ci" ? ciCell(v) : `<td class="num">${escapeXml(v)}</td>`;
       });

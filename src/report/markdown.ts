@@ -3,7 +3,7 @@
 
 import type { Block, Span } from "./document.js";
 import { escapeMarkdown, truncate } from "./escape.js";
-import { formatCell, type Table } from "./tables.js";
+import { formatCell, isMarked, windowMarked, type Table } from "./tables.js";
 
 /** Longest text cell in a Markdown table; longer failure texts are cut (the HTML report has them in full). */
 export const MARKDOWN_MAX_CELL = 300;
@@ -24,7 +24,11 @@ export function tableToMarkdown(t: Table): string {
   lines.push(`| ${t.columns.map((c) => escapeMarkdown(c.label)).join(" | ")} |`);
   lines.push(`|${t.columns.map((c) => (c.kind === "text" ? " --- " : " ---: ")).join("|")}|`);
   for (const row of t.rows) {
-    const cells = t.columns.map((c, i) => escapeMarkdown(truncate(formatCell(row[i] ?? null, c.kind), MARKDOWN_MAX_CELL)));
+    // A marked example is windowed around its span first, so cutting the cell never cuts the span away.
+    const cells = t.columns.map((c, i) => {
+      const cell = row[i] ?? null;
+      return escapeMarkdown(truncate(formatCell(isMarked(cell) ? windowMarked(cell, 60, 160) : cell, c.kind), MARKDOWN_MAX_CELL));
+    });
     lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");

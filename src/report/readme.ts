@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { regenerateCommand } from "./document.js";
 import { escapeMarkdown } from "./escape.js";
 import { fmtCi, fmtRate } from "./format.js";
-import { BASELINE_FAMILY, detectorChoices, hookLabel, layerGrid, mixText, rankLayers, taskModels } from "./tables.js";
+import { BASELINE_FAMILY, baselineLabel, baselineRefs, detectorChoices, deltaText, hookLabel, layerGrid, mixText, rankLayers, taskModels } from "./tables.js";
 
 export const RESULTS_START = "<!-- results:start -->";
 export const RESULTS_END = "<!-- results:end -->";
@@ -32,16 +32,20 @@ export function readmeResultsSection(results: BenchResults): string {
   lines.push(
     `**Headline** — test split; detector and layer chosen on the validation split; flag when the score exceeds the threshold ` +
       `calibrated on trusted data at level α (${alpha ?? "–"} where the calibration split is large enough to set it). Precision depends on the anomaly rate of the mix, given beside it. ` +
-      `Shift FPR = false alarms on benign inputs unlike the trusted ones.`,
+      `Shift FPR = false alarms on benign inputs unlike the trusted ones. Confound controls: AUROC on the length-matched subset, and the ` +
+      `strongest baseline that sees no activations (token/character count, bag-of-words) with the detector's AUROC difference from it.`,
   );
   lines.push("");
-  lines.push("| task × model | detector @ hook | test mix: anomaly rate (anomalous of n) | AUROC [95% CI] | α | precision | recall | shift FPR |");
-  lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
+  lines.push("| task × model | detector @ hook | test mix: anomaly rate (anomalous of n) | AUROC [95% CI] | α | precision | recall | shift FPR | AUROC length-matched | best baseline AUROC (Δ) |");
+  lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
   for (const s of results.selections) {
     const a = usable(s.test);
+    const lm = results.records.find((r) => r.task === s.task && r.model === s.model && r.detector === s.detector && r.hook === s.hook && r.subset === "length-matched" && r.split === "test");
+    const base = baselineRefs(results, s.task, s.model)[0];
     lines.push(
       `| ${e(`${s.task} × ${s.model}`)} | ${e(`${s.detector} @ ${s.hook}`)} | ${mixText(s.test)} | ${e(fmtCi(s.test.auroc))} | ` +
-        `${a ? a.alpha : "no threshold"} | ${e(fmtCi(a?.precision))} | ${e(fmtCi(a?.recall))} | ${fmtRate(a?.shiftFpr)} |`,
+        `${a ? a.alpha : "no threshold"} | ${e(fmtCi(a?.precision))} | ${e(fmtCi(a?.recall))} | ${fmtRate(a?.shiftFpr)} | ` +
+        `${fmtRate(lm?.auroc.value)} | ${base ? e(`${baselineLabel(base)} ${fmtRate(base.auroc.value)} (${deltaText(s.test.auroc.value - base.auroc.value)})`) : "–"} |`,
     );
   }
   const plain = results.records.filter((r) => r.subset === "harmful-plain" && r.split === "test" && results.selections.some((s) => s.task === r.task && s.model === r.model && s.detector === r.detector && s.hook === r.hook));
@@ -71,24 +75,27 @@ export function readmeResultsSection(results: BenchResults): string {
         (batch.length ? `; batch: ${batch.map((c) => `${e(c.detector)} ${fmtRate(c.test.auroc.value)}`).join(", ")}` : "") +
         ".",
     );
-    const base = choices.find((c) => c.family === BASELINE_FAMILY);
+    const bases = baselineRefs(results, task, model);
+    const base = bases[0];
     if (base) {
       const others = choices.filter((c) => c.family !== BASELINE_FAMILY && c.scope === "input");
-      const beat = others.filter((c) => c.test.auroc.value > base.test.auroc.value);
-      const not = others.filter((c) => c.test.auroc.value <= base.test.auroc.value);
-      const d = (c: (typeof others)[number]) => {
-        const x = c.test.auroc.value - base.test.auroc.value;
-        return `${e(c.detector)} ${x >= 0 ? "+" : "−"}${fmtRate(Math.abs(x))}`;
-      };
+      const beat = others.filter((c) => c.test.auroc.value > base.auroc.value);
+      const not = others.filter((c) => c.test.auroc.value <= base.auroc.value);
+      const d = (c: (typeof others)[number]) => `${e(c.detector)} ${deltaText(c.test.auroc.value - base.auroc.value)}`;
+      const sel = results.selections.find((x) => x.task === task && x.model === model);
       baselineLines.push(
-        `- ${e(`${task} × ${model}`)}: baseline ${e(base.detector)} AUROC ${fmtRate(base.test.auroc.value)}. ` +
-          `Beat it: ${beat.length ? beat.map(d).join(", ") : "none"}. Did not: ${not.length ? not.map(d).join(", ") : "none"}.`,
+        `- ${e(`${task} × ${model}`)}: baselines ${bases.map((b) => `${e(baselineLabel(b))} ${fmtRate(b.auroc.value)}`).join(", ")}; strongest ${e(baselineLabel(base))}. ` +
+          `Beat it: ${beat.length ? beat.map(d).join(", ") : "none"}. Did not: ${not.length ? not.map(d).join(", ") : "none"}.` +
+          (sel ? ` The selected ${e(sel.detector)} @ ${e(sel.hook)}: ${deltaText(sel.test.auroc.value - base.auroc.value)}${sel.test.auroc.value > base.auroc.value ? "" : " (does not beat it)"}.` : ""),
       );
     }
   }
   if (baselineLines.length) {
     lines.push("");
-    lines.push("**Against the length-only baseline** (test AUROC difference):");
+    lines.push(
+      "**Against the baselines** (length in tokens/characters and bag-of-words, which see no activations; each detector at its validation-chosen hook, " +
+        "test AUROC difference from the strongest baseline; \"reversed\": lower score = more anomalous, the direction the baseline's validation split points to):",
+    );
     lines.push("");
     lines.push(...baselineLines);
   }

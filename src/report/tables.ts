@@ -10,7 +10,36 @@ export interface Column {
   readonly label: string;
   readonly kind: ColumnKind;
 }
-export type Cell = string | number | WithCi | null;
+/** Text with one marked stretch: an example's tokens with its anomalous span (« » in Markdown, <mark> in HTML). */
+export interface MarkedText {
+  readonly marked: { readonly before: string; readonly span: string; readonly after: string };
+}
+export type Cell = string | number | WithCi | MarkedText | null;
+
+export function isMarked(cell: Cell): cell is MarkedText {
+  return typeof cell === "object" && cell !== null && "marked" in cell;
+}
+
+/** The marked text with « » around the span: how Markdown (and any plain-text reader) shows it. */
+export function markedPlain(m: MarkedText): string {
+  return `${m.marked.before}«${m.marked.span}»${m.marked.after}`;
+}
+
+/**
+ * A shortened view of marked text that keeps the span: at most `context` characters either side of it, and a
+ * long span cut in its middle, with "…" where text was left out. Unchanged when it is short enough already.
+ */
+export function windowMarked(m: MarkedText, context: number, maxSpan: number): MarkedText {
+  const chars = (x: string) => Array.from(x);
+  const b = chars(m.marked.before);
+  const sp = chars(m.marked.span);
+  const a = chars(m.marked.after);
+  const before = b.length > context ? `…${b.slice(b.length - context).join("")}` : m.marked.before;
+  const after = a.length > context ? `${a.slice(0, context).join("")}…` : m.marked.after;
+  const half = Math.floor(maxSpan / 2);
+  const span = sp.length > maxSpan ? `${sp.slice(0, half).join("")} … ${sp.slice(sp.length - half).join("")}` : m.marked.span;
+  return { marked: { before, span, after } };
+}
 export interface Table {
   readonly id: string;
   readonly title: string;
@@ -23,6 +52,7 @@ export interface Table {
 export function formatCell(cell: Cell, kind: ColumnKind): string {
   if (cell === null) return "–";
   if (typeof cell === "string") return cell;
+  if (isMarked(cell)) return markedPlain(cell);
   if (typeof cell === "object") return fmtCi(cell);
   switch (kind) {
     case "int":
@@ -124,6 +154,47 @@ export function detectorChoices(results: BenchResults, task: string, model: stri
   return out.sort((a, b) => b.test.auroc.value - a.test.auroc.value || a.detector.localeCompare(b.detector));
 }
 
+/** A baseline's test AUROC on one task × model, read in the direction its validation split points to. */
+export interface BaselineRef {
+  readonly detector: string;
+  readonly auroc: WithCi;
+  /**
+   * True when the baseline's validation AUROC is below 0.5, so it is read reversed (lower score = more anomalous,
+   * e.g. "shorter inputs are the anomalies"): a trivial detector may point either way, and validation says which.
+   */
+  readonly reversed: boolean;
+}
+
+const flip = (v: WithCi): WithCi => ({ value: 1 - v.value, lo: 1 - v.hi, hi: 1 - v.lo });
+
+/** Every baseline (length, bag-of-words) on the task × model, strongest first (by its oriented test AUROC). */
+export function baselineRefs(results: BenchResults, task: string, model: string): BaselineRef[] {
+  const rows = results.records.filter((r) => r.task === task && r.model === model && r.subset === ALL && r.positives !== "shift" && r.family === BASELINE_FAMILY);
+  const out: BaselineRef[] = [];
+  for (const d of [...new Set(rows.map((r) => r.detector))]) {
+    const test = rows.find((r) => r.detector === d && r.split === "test");
+    if (!test) continue;
+    const val = rows.find((r) => r.detector === d && r.hook === test.hook && r.split === "validation");
+    const reversed = val !== undefined && val.auroc.value < 0.5;
+    out.push({ detector: d, auroc: reversed ? flip(test.auroc) : test.auroc, reversed });
+  }
+  return out.sort((a, b) => b.auroc.value - a.auroc.value || a.detector.localeCompare(b.detector));
+}
+
+/** The strongest baseline: the reference a detector must beat (chosen on test AUROC, so the comparison is strict). */
+export function bestBaseline(results: BenchResults, task: string, model: string): BaselineRef | null {
+  return baselineRefs(results, task, model)[0] ?? null;
+}
+
+export function baselineLabel(b: BaselineRef): string {
+  return b.reversed ? `${b.detector}, reversed` : b.detector;
+}
+
+/** A signed AUROC difference: `+0.052` / `−0.031`. */
+export function deltaText(x: number): string {
+  return `${x >= 0 ? "+" : "−"}${fmtRate(Math.abs(x))}`;
+}
+
 export function tasksTable(results: BenchResults): Table {
   return {
     id: "tasks",
@@ -153,6 +224,7 @@ export function mixText(r: ResultRecord): string {
 export function headlineTable(results: BenchResults): Table {
   const rows: Cell[][] = [];
   for (const s of results.selections) {
+    const base = bestBaseline(results, s.task, s.model);
     for (const alpha of results.alphas) {
       const a = atAlpha(s.test, alpha);
       rows.push([
@@ -170,6 +242,10 @@ export function headlineTable(results: BenchResults): Table {
         a?.f1 ?? null,
         a?.fpr ?? null,
         a?.shiftFpr ?? null,
+        s.test.tprAt1Fpr,
+        find(results, { task: s.task, model: s.model, detector: s.detector, hook: s.hook, subset: LENGTH_MATCHED, split: "test" })?.auroc ?? null,
+        base ? `${baselineLabel(base)} ${fmtRate(base.auroc.value)}` : null,
+        base ? deltaText(s.test.auroc.value - base.auroc.value) : null,
       ]);
     }
   }
@@ -181,7 +257,10 @@ export function headlineTable(results: BenchResults): Table {
       "in-distribution inputs ≤ α). Precision depends on the anomaly rate of the test mix, given in the mix column; " +
       "shift FPR is the false-positive rate on benign inputs unlike the trusted ones (every flag there is a false alarm). " +
       "Brackets: bootstrap 95% CIs. \"no threshold\": the trusted calibration split is too small to set one at that α " +
-      "(it needs at least 1/α − 1 scores), so nothing would be flagged.",
+      "(it needs at least 1/α − 1 scores), so nothing would be flagged. Confound controls: AUROC on the length-matched " +
+      "subset (normal and anomalous items resampled to one token-length histogram), and the strongest baseline that sees " +
+      "no activations (token or character count, bag-of-words surprisal or cosine; \"reversed\" = lower score is more anomalous, " +
+      "the direction its validation split points to) with the selected detector's AUROC difference from it.",
     columns: [
       col("task", "text"),
       col("model", "text"),
@@ -197,6 +276,10 @@ export function headlineTable(results: BenchResults): Table {
       col("F1", "rate"),
       col("FPR", "rate"),
       col("shift FPR", "rate"),
+      col("TPR@1%FPR", "rate"),
+      col("AUROC length-matched", "ci"),
+      col("best baseline: AUROC", "text"),
+      col("Δ AUROC vs best baseline", "text"),
     ],
     rows,
   };
@@ -211,10 +294,10 @@ export function detectorTable(results: BenchResults, task: string, model: string
   if (choices.length === 0) return null;
   const lengthMatched = (c: DetectorChoice) => find(results, { task, model, detector: c.detector, hook: c.hook, subset: LENGTH_MATCHED, split: "test" });
   const hasLm = choices.some((c) => lengthMatched(c) !== undefined);
-  const baseline = detectorChoices(results, task, model).filter((c) => c.family === BASELINE_FAMILY)[0];
+  const baseline = bestBaseline(results, task, model);
   const columns: Column[] = [col("detector", "text"), col("family", "text"), col("hook", "text"), col("AUROC", "ci")];
   if (hasLm) columns.push(col("AUROC length-matched", "ci"));
-  if (baseline) columns.push(col(`Δ AUROC vs ${baseline.detector}`, "text"));
+  if (baseline) columns.push(col(`Δ AUROC vs best baseline (${baselineLabel(baseline)} ${fmtRate(baseline.auroc.value)})`, "text"));
   columns.push(col("AUPRC", "ci"), col("FPR@95TPR", "rate"), col("TPR@1%FPR", "rate"));
   for (const alpha of results.alphas) columns.push(col(`recall α=${alpha}`, "rate"), col(`FPR α=${alpha}`, "rate"), col(`shift FPR α=${alpha}`, "rate"));
   columns.push(col("fit s", "seconds"), col("score s", "seconds"));
@@ -222,10 +305,7 @@ export function detectorTable(results: BenchResults, task: string, model: string
     const r = c.test;
     const row: Cell[] = [c.family === BASELINE_FAMILY ? `${c.detector} (baseline)` : c.detector, c.family, c.hook, r.auroc];
     if (hasLm) row.push(lengthMatched(c)?.auroc ?? null);
-    if (baseline) {
-      const d = r.auroc.value - baseline.test.auroc.value;
-      row.push(c.detector === baseline.detector ? "–" : `${d >= 0 ? "+" : "−"}${fmtRate(Math.abs(d))}`);
-    }
+    if (baseline) row.push(c.family === BASELINE_FAMILY ? "–" : deltaText(r.auroc.value - baseline.auroc.value));
     row.push(r.auprc, r.fpr95, r.tprAt1Fpr);
     for (const alpha of results.alphas) {
       const a = atAlpha(r, alpha);
@@ -240,9 +320,14 @@ export function detectorTable(results: BenchResults, task: string, model: string
       scope === "input"
         ? `${task} × ${model}: per-input detectors (best hook per detector, chosen on validation)`
         : `${task} × ${model}: batch methods (scores depend on the batch scored together; not comparable one-to-one with per-input detectors)`,
-    note: choices.some((c) => c.chosenOn === "test")
-      ? "Some detectors had no validation rows; their hook was chosen on the test split (optimistic)."
-      : "Test split, all anomalous families together.",
+    note:
+      (choices.some((c) => c.chosenOn === "test")
+        ? "Some detectors had no validation rows; their hook was chosen on the test split (optimistic)."
+        : "Test split, all anomalous families together.") +
+      (baseline
+        ? " Rows marked (baseline) see no activations: length in tokens or characters, bag-of-words surprisal or cosine. Δ is against the " +
+          "strongest of them (read reversed when its validation AUROC is below 0.5); a detector with Δ ≤ 0 does no better than it."
+        : ""),
     columns,
     rows,
   };
@@ -476,25 +561,63 @@ export function rankLayers(grid: LayerGrid): BestLayer[] {
   return out.filter((b) => b.detectors > 0).sort((a, b) => b.meanAuroc - a.meanAuroc || a.layer - b.layer);
 }
 
-/** Failure examples with their full texts (renderers shorten long cells). */
+/** The example's tokens with its anomalous span marked, or null when the run computed no token view for it. */
+export function exampleMarked(e: FailureExample): MarkedText | null {
+  if (!e.tokenPieces || !e.span) return null;
+  const p = e.tokenPieces;
+  return { marked: { before: p.slice(0, e.span.start).join(""), span: p.slice(e.span.start, e.span.end).join(""), after: p.slice(e.span.end).join("") } };
+}
+
+/** `tokens 5–9 of 40; max 3.21 vs 2.05`: where the span is and how far its highest token score is above the token threshold. */
+function spanText(e: FailureExample): string | null {
+  if (!e.tokenPieces || !e.span || !e.tokenScores) return null;
+  let max = -Infinity;
+  for (let i = e.span.start; i < e.span.end; i++) max = Math.max(max, e.tokenScores[i]!);
+  const where = e.span.end - e.span.start === 1 ? `token ${e.span.start}` : `tokens ${e.span.start}–${e.span.end - 1}`;
+  const t = e.tokenThreshold;
+  return `${where} of ${e.tokenPieces.length}; max ${fmtScore(max)}${t === null || t === undefined ? "" : ` vs ${fmtScore(t)}`}`;
+}
+
+/** How the token views of these examples were made (one sentence per distinct token hook). */
+function tokenViewNote(examples: readonly FailureExample[]): string {
+  const seen = new Map<string, FailureExample>();
+  for (const e of examples) if (e.tokenHook && !seen.has(`${e.detector}\u0000${e.hook}`)) seen.set(`${e.detector}\u0000${e.hook}`, e);
+  if (seen.size === 0) return "";
+  const parts = [...seen.values()].map((e) =>
+    e.tokenHook === e.hook
+      ? `${e.detector} refitted on trusted token rows at ${e.hook}`
+      : `${e.detector} refitted on trusted token rows at ${e.tokenHook} (the selected hook ${e.hook} has no per-token rows, so the token hook where ${e.detector} did best on validation stands in)`,
+  );
+  return (
+    ` Marked (« » in Markdown): the anomalous span, the run of tokens whose per-token scores rise furthest above the token threshold ` +
+    `(the conformal 95% quantile of trusted calibration tokens' scores), from ${parts.join("; ")}. With no token above it, the span is the single highest-scoring token.`
+  );
+}
+
+/** Failure examples with their full texts (renderers shorten long cells); the span marked where a token view exists. */
 export function examplesTable(examples: readonly FailureExample[], id: string, title: string): Table {
+  const spans = examples.some((e) => e.span !== undefined);
+  const columns = [col("kind", "text"), col("family", "text"), col("score", "score"), col("threshold", "score"), col("tokens", "int")];
+  if (spans) columns.push(col("anomalous span", "text"));
+  columns.push(col("text", "text"));
   return {
     id,
     title,
-    note: "Scores are on the detector's own scale; a row whose score is on the correct side of the threshold is a near miss, listed because fewer items were misclassified.",
-    columns: [col("kind", "text"), col("family", "text"), col("score", "score"), col("threshold", "score"), col("tokens", "int"), col("text", "text")],
-    rows: examples.map((e) => [
-      nearMiss(e) ? `${e.kind} (near miss)` : e.kind,
-      e.family,
-      e.score,
-      e.threshold,
-      e.tokens,
-      e.text,
-    ]),
+    note:
+      "Scores are on the detector's own scale; a row whose score is on the correct side of the threshold is a near miss, listed because fewer items were misclassified." +
+      tokenViewNote(examples),
+    columns,
+    rows: examples.map((e) => {
+      const row: Cell[] = [nearMiss(e) ? `${e.kind} (near miss)` : e.kind, e.family, e.score, e.threshold, e.tokens];
+      if (spans) row.push(spanText(e));
+      row.push(exampleMarked(e) ?? e.text);
+      return row;
+    }),
   };
 }
 
 /** An example that is listed but on the correct side of its threshold (the detector got it right, narrowly). */
 export function nearMiss(e: FailureExample): boolean {
+  if (e.kind === "true-positive") return false;
   return e.kind === "false-positive" ? !(e.score > e.threshold) : e.score > e.threshold;
 }

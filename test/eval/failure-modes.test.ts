@@ -132,6 +132,16 @@ test("examples list the highest-scoring benign items and the lowest-scoring anom
   }
 });
 
+test("true positives, when asked for, are the highest-scoring flagged anomalous items and none by default", () => {
+  const { items, scores } = scenario({});
+  assert.ok(!characteriseFailures({ task: "t", model: "m", detector: "d", hook: "h", items, scores, threshold: THRESHOLD }).examples.some((e) => e.kind === "true-positive"));
+  const a = characteriseFailures({ task: "t", model: "m", detector: "d", hook: "h", items, scores, threshold: THRESHOLD, truePositives: 3 });
+  const tp = a.examples.filter((e) => e.kind === "true-positive");
+  const flagged = items.map((it, i) => (it.label === 1 && scores[i]! > THRESHOLD ? scores[i]! : -Infinity)).sort((x, y) => y - x);
+  assert.deepEqual(tp.map((e) => e.score), flagged.slice(0, 3));
+  assert.ok(tp.every((e) => e.family !== "normal" && e.score > THRESHOLD));
+});
+
 test("a gap on too few items is not reported even when it is large", () => {
   const { items, scores } = scenario({ plainEvades: true });
   const a = characteriseFailures({ task: "t", model: "m", detector: "d", hook: "h", items, scores, threshold: THRESHOLD, minCount: 25 });

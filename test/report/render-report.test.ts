@@ -136,7 +136,8 @@ test("the per-input detector table puts each detector's shift FPR beside its rec
   const row = mdRecord(md, "knn:cosine", "distance", "blocks.2.hook_resid_post");
   assert.equal(row.get("AUROC").split(" ")[0], r.auroc.value.toFixed(3));
   const base = results.records.find((x) => x.task === "jailbreak-ood" && x.detector === "length" && x.split === "test")!;
-  assert.equal(row.get("Δ AUROC vs length"), `+${(r.auroc.value - base.auroc.value).toFixed(3)}`);
+  // The Δ column is against the strongest baseline, named with its AUROC in the header (here the only one, length).
+  assert.equal(row.get(`Δ AUROC vs best baseline (length ${base.auroc.value.toFixed(3)})`), `+${(r.auroc.value - base.auroc.value).toFixed(3)}`);
   assert.equal(row.get("recall α=0.01"), r.atAlpha[0]!.recall.value.toFixed(3));
   assert.equal(row.get("shift FPR α=0.01"), r.atAlpha[0]!.shiftFpr!.toFixed(3));
   assert.equal(row.get("shift FPR α=0.05"), r.atAlpha[1]!.shiftFpr!.toFixed(3));
@@ -253,7 +254,7 @@ test("an α where calibration set no threshold shows dashes, not zeros, and says
     const m = readFileSync(path.join(d, "report.md"), "utf8");
     const row = mdRow(m, sel.task, sel.model, sel.detector, sel.hook, `${(sel.test.nAnomalous / sel.test.n).toFixed(3)} (${sel.test.nAnomalous} of ${sel.test.n})`);
     assert.equal(row[8], "0.01 (no threshold)");
-    assert.deepEqual(row.slice(9), ["–", "–", "–", "–", "–"]);
+    assert.deepEqual(row.slice(9, 14), ["–", "–", "–", "–", "–"]);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
