@@ -2,6 +2,8 @@
 // results.json; markdown.ts and html.ts only render blocks, so both files say the same things in the same order.
 
 import type { BenchResults, FailureExample, FailureMode } from "../bench/results.js";
+import { backdoorSection } from "./backdoor-section.js";
+import { CAPABILITY_GAP_TASK, capabilityGapSection } from "./capability-gap-section.js";
 import { fmtRate, fmtScore } from "./format.js";
 import { heatmapSvg } from "./svg-heatmap.js";
 import { histogramSvg } from "./svg-histogram.js";
@@ -81,7 +83,10 @@ export function buildDocument(results: BenchResults): Block[] {
   out.push(h(2, "Headline"));
   out.push({ kind: "table", table: headlineTable(results) });
 
-  for (const { task, model } of taskModels(results)) out.push(...taskSection(results, task, model));
+  // The capability gap has no activations, hooks or validation split: it gets its own section, not the generic one.
+  for (const { task, model } of taskModels(results)) if (task !== CAPABILITY_GAP_TASK) out.push(...taskSection(results, task, model));
+  out.push(...backdoorSection(results));
+  out.push(...capabilityGapSection(results));
 
   out.push(h(2, "Failure modes"));
   if (results.failureModes.length === 0) {
@@ -172,8 +177,7 @@ function taskSection(results: BenchResults, task: string, model: string): Block[
     out.push(h(3, "Top false positives and false negatives"));
     const fp = ex.filter((e) => e.kind === "false-positive");
     const fn = ex.filter((e) => e.kind === "false-negative");
-    const tp = ex.filter((e) => e.kind === "true-positive");
-    out.push({ kind: "table", table: examplesTable([...fp, ...fn, ...tp], `examples-${task}-${model}`, `${task} × ${model}: ${describeSource(ex)}`) });
+    out.push({ kind: "table", table: examplesTable([...fp, ...fn], `examples-${task}-${model}`, `${task} × ${model}: ${describeSource(ex)}`) });
   }
   return out;
 }
@@ -193,8 +197,7 @@ function planSection(results: BenchResults): Block[] {
 
 function describeSource(ex: readonly FailureExample[]): string {
   const s = [...new Set(ex.map((e) => `${e.detector} @ ${e.hook}`))];
-  const tp = ex.some((e) => e.kind === "true-positive") ? ", then the highest-scoring flagged anomalous ones (true positives, for contrast)" : "";
-  return `highest-scoring benign and lowest-scoring anomalous test inputs of ${s.join("; ")}${tp}`;
+  return `highest-scoring benign and lowest-scoring anomalous test inputs of ${s.join("; ")}`;
 }
 
 function modeSection(m: FailureMode, i: number): Block[] {
