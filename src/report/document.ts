@@ -177,7 +177,8 @@ function taskSection(results: BenchResults, task: string, model: string): Block[
     out.push(h(3, "Top false positives and false negatives"));
     const fp = ex.filter((e) => e.kind === "false-positive");
     const fn = ex.filter((e) => e.kind === "false-negative");
-    out.push({ kind: "table", table: examplesTable([...fp, ...fn], `examples-${task}-${model}`, `${task} × ${model}: ${describeSource(ex)}`) });
+    const tp = ex.filter((e) => e.kind === "true-positive");
+    out.push({ kind: "table", table: examplesTable([...fp, ...fn, ...tp], `examples-${task}-${model}`, `${task} × ${model}: ${describeSource(ex)}`) });
   }
   return out;
 }
@@ -197,7 +198,8 @@ function planSection(results: BenchResults): Block[] {
 
 function describeSource(ex: readonly FailureExample[]): string {
   const s = [...new Set(ex.map((e) => `${e.detector} @ ${e.hook}`))];
-  return `highest-scoring benign and lowest-scoring anomalous test inputs of ${s.join("; ")}`;
+  const tp = ex.some((e) => e.kind === "true-positive") ? ", then the highest-scoring flagged anomalous ones (true positives, for contrast)" : "";
+  return `highest-scoring benign and lowest-scoring anomalous test inputs of ${s.join("; ")}${tp}`;
 }
 
 function modeSection(m: FailureMode, i: number): Block[] {
