@@ -34,7 +34,7 @@ test("a bad flag value exits 1 naming the flag", async () => {
   assert.match(io.err(), /--shard <i\/n>.*expected i\/n with 0 <= i < n/s);
   const io2 = capture();
   assert.equal(await run(["extract", "--pool", "max"], io2), 1);
-  assert.match(io2.err(), /expected one of last, mean, all, got 'max'/);
+  assert.match(io2.err(), /expected one of last, mean, rootn, all, got 'max'/);
 });
 
 test("a MadkitError prints its message without a stack and exits 1", async () => {
