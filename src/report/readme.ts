@@ -94,7 +94,7 @@ export function readmeResultsSection(results: BenchResults): string {
     lines.push("");
     lines.push(
       "**Against the baselines** (length in tokens/characters and bag-of-words, which see no activations; each detector at its validation-chosen hook, " +
-        "test AUROC difference from the strongest baseline; \"reversed\": lower score = more anomalous, the direction the baseline's validation split points to):",
+        "test AUROC difference from the strongest baseline; \"reversed\": read as lower score = more anomalous, since a confound counts whichever way it points):",
     );
     lines.push("");
     lines.push(...baselineLines);

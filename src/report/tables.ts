@@ -154,13 +154,14 @@ export function detectorChoices(results: BenchResults, task: string, model: stri
   return out.sort((a, b) => b.test.auroc.value - a.test.auroc.value || a.detector.localeCompare(b.detector));
 }
 
-/** A baseline's test AUROC on one task × model, read in the direction its validation split points to. */
+/** A baseline's test AUROC on one task × model, read in whichever direction separates better (the stricter bar). */
 export interface BaselineRef {
   readonly detector: string;
   readonly auroc: WithCi;
   /**
-   * True when the baseline's validation AUROC is below 0.5, so it is read reversed (lower score = more anomalous,
-   * e.g. "shorter inputs are the anomalies"): a trivial detector may point either way, and validation says which.
+   * True when the baseline's test AUROC is below 0.5, so it is read reversed (lower score = more anomalous, e.g.
+   * "shorter inputs are the anomalies"): a confound separates the classes whichever way it points, so the bar a
+   * detector must clear is max(AUROC, 1 − AUROC). Choosing the direction on test favours the baseline, never the detector.
    */
   readonly reversed: boolean;
 }
@@ -174,8 +175,7 @@ export function baselineRefs(results: BenchResults, task: string, model: string)
   for (const d of [...new Set(rows.map((r) => r.detector))]) {
     const test = rows.find((r) => r.detector === d && r.split === "test");
     if (!test) continue;
-    const val = rows.find((r) => r.detector === d && r.hook === test.hook && r.split === "validation");
-    const reversed = val !== undefined && val.auroc.value < 0.5;
+    const reversed = test.auroc.value < 0.5;
     out.push({ detector: d, auroc: reversed ? flip(test.auroc) : test.auroc, reversed });
   }
   return out.sort((a, b) => b.auroc.value - a.auroc.value || a.detector.localeCompare(b.detector));
@@ -259,8 +259,8 @@ export function headlineTable(results: BenchResults): Table {
       "Brackets: bootstrap 95% CIs. \"no threshold\": the trusted calibration split is too small to set one at that α " +
       "(it needs at least 1/α − 1 scores), so nothing would be flagged. Confound controls: AUROC on the length-matched " +
       "subset (normal and anomalous items resampled to one token-length histogram), and the strongest baseline that sees " +
-      "no activations (token or character count, bag-of-words surprisal or cosine; \"reversed\" = lower score is more anomalous, " +
-      "the direction its validation split points to) with the selected detector's AUROC difference from it.",
+      "no activations (token or character count, bag-of-words surprisal or cosine; \"reversed\" = read as lower score is more anomalous, " +
+      "since a confound counts whichever way it points) with the selected detector's AUROC difference from it.",
     columns: [
       col("task", "text"),
       col("model", "text"),
@@ -326,7 +326,7 @@ export function detectorTable(results: BenchResults, task: string, model: string
         : "Test split, all anomalous families together.") +
       (baseline
         ? " Rows marked (baseline) see no activations: length in tokens or characters, bag-of-words surprisal or cosine. Δ is against the " +
-          "strongest of them (read reversed when its validation AUROC is below 0.5); a detector with Δ ≤ 0 does no better than it."
+          "strongest of them (read reversed when its AUROC is below 0.5: a confound counts whichever way it points); a detector with Δ ≤ 0 does no better than it."
         : ""),
     columns,
     rows,

@@ -11,17 +11,17 @@ import { NASTY_TEXT, syntheticResults } from "./synthetic-results.js";
 const TASK = "jailbreak-ood";
 const MODEL = "use-lite";
 
-/** The synthetic run plus a bag-of-words baseline that points the other way: validation AUROC 0.1, test 0.05. */
+/** The synthetic run plus a bag-of-words baseline that points the other way on test (AUROC 0.05; validation 0.6). */
 function withBow(): BenchResults {
   const r = syntheticResults();
   const like = (split: "validation" | "test", auroc: number): ResultRecord => {
     const len = r.records.find((x) => x.task === TASK && x.model === MODEL && x.detector === "length" && x.split === split && x.subset === "all")!;
     return { ...len, detector: "bow:cosine", hook: "bow:cosine", auroc: { value: auroc, lo: auroc - 0.02, hi: auroc + 0.03 } };
   };
-  return { ...r, records: [...r.records, like("validation", 0.1), like("test", 0.05)] };
+  return { ...r, records: [...r.records, like("validation", 0.6), like("test", 0.05)] };
 }
 
-test("a baseline whose validation AUROC is below 0.5 is read reversed, interval flipped, and the strongest baseline leads", () => {
+test("a baseline whose test AUROC is below 0.5 is read reversed (1 − AUROC, interval flipped), and the strongest baseline leads", () => {
   const refs = baselineRefs(withBow(), TASK, MODEL);
   assert.deepEqual(refs.map((b) => [b.detector, b.reversed]), [["bow:cosine", true], ["length", false]]);
   assert.ok(Math.abs(refs[0]!.auroc.value - 0.95) < 1e-12);
