@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import test from "node:test";
-import { BAG_OF_WORDS_DETECTORS, bagOfWordsScores, fitBagOfWords, withBagOfWordsBaselines } from "../../src/bench/bag-of-words-baseline.js";
+import { BAG_OF_WORDS_DETECTORS, bagOfWordsScores, fitBagOfWords, tokenIdsOf, withBagOfWordsBaselines } from "../../src/bench/bag-of-words-baseline.js";
 import type { PlannedDetector } from "../../src/bench/plan.js";
-import { plantedPlan } from "./planted-source.js";
+import { runBench } from "../../src/bench/runner.js";
+import { PlantedSource, plantedPlan, plantedTask } from "./planted-source.js";
 
 // Toy corpus over a vocabulary of 4 ids: counts c = [3, 1, 1, 0], N = 5.
 const FIT = [Int32Array.of(0, 1), Int32Array.of(0, 0, 2)];
@@ -63,4 +67,37 @@ test("the bag-of-words baselines join a plan right after its length baseline, on
   assert.equal(withBagOfWordsBaselines(plan), plan);
   const none = plantedPlan([maha]);
   assert.equal(withBagOfWordsBaselines(none), none);
+});
+
+test("token ids are cut at the context length and the vocabulary grows to cover any id beyond the model's", () => {
+  const source = { info: { ...new PlantedSource().info, contextLength: 3, vocabSize: 2 }, tokenize: new PlantedSource().tokenize };
+  const { ids, vocabSize } = tokenIdsOf(source, ["a b c d e", "a"]);
+  assert.deepEqual(ids.map((x) => [...x]), [[0, 1, 2], [0]]);
+  assert.equal(vocabSize, 3);
+});
+
+test("the runner scores both bag-of-words baselines in every subset, as baselines, never selected; equal bags give AUROC 0.5", async () => {
+  // The planted source's token ids are word positions, and every planted text has four words: the bags are equal.
+  const length: PlannedDetector = { name: "length:tokens", kind: "length", params: { unit: "tokens" }, family: "baseline", scope: "input", hooks: "none" };
+  const maha: PlannedDetector = { name: "mahalanobis", kind: "mahalanobis", params: {}, family: "gaussian", scope: "input", hooks: "all" };
+  const dir = mkdtempSync(path.join(tmpdir(), "madkit-bow-"));
+  try {
+    const source = new PlantedSource();
+    const r = await runBench({ plan: plantedPlan([maha, length]), cacheDir: dir, loadModel: async () => source, buildTask: () => plantedTask() });
+    for (const name of ["bow:unigram-surprisal", "bow:cosine"]) {
+      const rows = r.records.filter((x) => x.detector === name);
+      assert.deepEqual([...new Set(rows.map((x) => `${x.split}/${x.subset}`))].sort(), ["test/all", "test/length-matched", "test/planted-a", "test/planted-b", "validation/all", "validation/length-matched", "validation/planted-a", "validation/planted-b"]);
+      for (const x of rows) {
+        assert.equal(x.family, "baseline");
+        assert.equal(x.hook, name);
+        assert.equal(x.layer, null);
+        assert.equal(x.pooling, "none");
+        assert.equal(x.auroc.value, 0.5);
+      }
+    }
+    assert.ok(r.plan.detectors.some((d) => d.name === "bow:cosine"));
+    assert.ok(r.selections.every((s) => !s.detector.startsWith("bow:")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
