@@ -120,12 +120,14 @@ test("headline numbers in report.md equal the selection's test record", () => {
   for (const s of results.selections) {
     for (const a of s.test.atAlpha) {
       const row = mdRow(md, s.task, s.model, s.detector, s.hook);
-      const byAlpha = mdRow(md, s.task, s.model, s.detector, s.hook, `${(s.test.nAnomalous / s.test.n).toFixed(3)} (${s.test.nAnomalous} of ${s.test.n})`, row[5]!, row[6]!, row[7]!, String(a.alpha));
+      // Columns 6–8 are the confound controls (length-matched AUROC, strongest baseline, Δ) and 11 is TPR@1%FPR.
+      const byAlpha = mdRow(md, s.task, s.model, s.detector, s.hook, `${(s.test.nAnomalous / s.test.n).toFixed(3)} (${s.test.nAnomalous} of ${s.test.n})`, ...row.slice(5, 12), String(a.alpha));
       assert.equal(byAlpha[5], `${s.test.auroc.value.toFixed(3)} [${s.test.auroc.lo.toFixed(3)}, ${s.test.auroc.hi.toFixed(3)}]`);
-      assert.equal(byAlpha[7], s.test.fpr95.toFixed(3));
-      assert.equal(byAlpha[9], `${a.precision.value.toFixed(3)} [${a.precision.lo.toFixed(3)}, ${a.precision.hi.toFixed(3)}]`);
-      assert.equal(Number(byAlpha[10]!.split(" ")[0]), Number(a.recall.value.toFixed(3)));
-      assert.equal(byAlpha[13], a.shiftFpr!.toFixed(3));
+      assert.equal(byAlpha[10], s.test.fpr95.toFixed(3));
+      assert.equal(byAlpha[11], s.test.tprAt1Fpr.toFixed(3));
+      assert.equal(byAlpha[13], `${a.precision.value.toFixed(3)} [${a.precision.lo.toFixed(3)}, ${a.precision.hi.toFixed(3)}]`);
+      assert.equal(Number(byAlpha[14]!.split(" ")[0]), Number(a.recall.value.toFixed(3)));
+      assert.equal(byAlpha[17], a.shiftFpr!.toFixed(3));
     }
   }
 });
@@ -253,8 +255,8 @@ test("an α where calibration set no threshold shows dashes, not zeros, and says
     renderReport({ ...results, selections: [{ ...sel, test }] }, d);
     const m = readFileSync(path.join(d, "report.md"), "utf8");
     const row = mdRow(m, sel.task, sel.model, sel.detector, sel.hook, `${(sel.test.nAnomalous / sel.test.n).toFixed(3)} (${sel.test.nAnomalous} of ${sel.test.n})`);
-    assert.equal(row[8], "0.01 (no threshold)");
-    assert.deepEqual(row.slice(9, 14), ["–", "–", "–", "–", "–"]);
+    assert.equal(row[12], "0.01 (no threshold)");
+    assert.deepEqual(row.slice(13), ["–", "–", "–", "–", "–"]);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
