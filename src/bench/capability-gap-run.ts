@@ -15,7 +15,7 @@ import type { CapabilityGapSummary, ResultRecord } from "./results.js";
 export const CAPABILITY_GAP_TASK = "capability-gap";
 
 /** Expected wall time on 2 cores (docs/backdoor-and-gaps.md: 133 s full for the three weak models). */
-export const CAPABILITY_GAP_MINUTES = { full: "about 2–3 min", quick: "about 20–40 s" };
+export const CAPABILITY_GAP_MINUTES = { full: "about 2–3 min", quick: "about 15–30 s" };
 
 /**
  * Mark the capability gap as planned: an entry with no models, so the activation loop skips it, and a plan note.

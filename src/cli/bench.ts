@@ -50,7 +50,7 @@ export function benchCommand(program: Command, io: CliIo): Command {
     .option("--tasks <names>", "comma-separated tasks (jailbreak-ood, benign-shift, story-ood, backdoor-rare, backdoor-phrase, capability-gap); default all")
     .option("--models <names>", "comma-separated models (use-lite, stories260k); default all")
     .option("--detectors <names>", "comma-separated detector names or kinds from the plan; default all")
-    .option("--cache <dir>", "activation cache folder (default: MADKIT_CACHE or .madkit-cache)")
+    .option("--cache <dir>", "activation cache folder (default: MADKIT_CACHE or .madkit-cache; backdoored checkpoints always live in MADKIT_CACHE)")
     .option("--json", "print a machine-readable summary on stdout (no progress bar)")
     .action(async (flags: BenchFlags) => {
       let bar: cliProgress.SingleBar | undefined;

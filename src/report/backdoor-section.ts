@@ -147,7 +147,8 @@ export function triggerLayers(results: BenchResults, pair: BackdoorPair): Trigge
       const carries = v.mean >= CARRIES_MIN_AUROC && (Number.isNaN(control) || v.mean - control >= CARRIES_MIN_MARGIN);
       return { hook, layer: v.layer, backdoored: v.mean, control, carries };
     })
-    .sort((a, b) => a.layer - b.layer || a.hook.localeCompare(b.hook));
+    // Within a block, the stream entering it (resid_pre) comes before the one leaving it.
+    .sort((a, b) => a.layer - b.layer || Number(!a.hook.endsWith("resid_pre")) - Number(!b.hook.endsWith("resid_pre")) || a.hook.localeCompare(b.hook));
 }
 
 export function triggerLayerTable(pair: BackdoorPair, rows: readonly TriggerLayerRow[]): Table {
