@@ -63,6 +63,8 @@ export function readmeResultsSection(results: BenchResults): string {
   lines.push("");
   const baselineLines: string[] = [];
   for (const { task, model } of taskModels(results)) {
+    // The capability gap has its own section: its `disagreement` score is a ceiling by construction, not a finding.
+    if (task === "capability-gap") continue;
     const choices = detectorChoices(results, task, model);
     if (choices.length === 0) continue;
     const bestOf = new Map<string, (typeof choices)[number]>();
@@ -123,6 +125,36 @@ export function readmeResultsSection(results: BenchResults): string {
     lines.push("**Most informative layers** (mean test AUROC across detectors):");
     lines.push("");
     lines.push(...layerLines);
+  }
+
+  const backdoors = results.tasks.filter((t) => t.backdoor?.role === "backdoored");
+  const gap = results.capabilityGap;
+  if (backdoors.length > 0 || gap) {
+    lines.push("");
+    lines.push("**Backdoors and capability gaps:**");
+    lines.push("");
+    for (const t of backdoors) {
+      const b = t.backdoor!;
+      const sel = results.selections.find((x) => x.task === t.task && x.model === t.model);
+      lines.push(
+        `- ${e(t.task)}: attack success ${fmtRate(b.attackSuccessRate)}, clean bits/char ${fmtRate(b.cleanBitsPerChar)} ` +
+          `(original ${fmtRate(b.originalBitsPerChar)}); ` +
+          (sel ? `selected ${e(sel.detector)} @ ${e(sel.hook)}, test AUROC ${fmtRate(sel.test.auroc.value)}.` : "no selection."),
+      );
+    }
+    if (gap) {
+      // The best score per weak model at the report's α, leaving out `disagreement` (perfect by construction).
+      for (const w of gap.weakModels) {
+        const rows = gap.rows.filter((r) => r.weakModel === w.name && r.alpha === gap.reportAlpha && r.score !== "disagreement");
+        const best = rows.sort((a, b) => b.recall * b.precision - a.recall * a.precision)[0];
+        if (best) {
+          lines.push(
+            `- capability gap, ${e(gap.strongModel)} vs ${e(w.name)}: ${e(best.score)} precision ${fmtRate(best.precision)}, recall ${fmtRate(best.recall)} ` +
+              `at α = ${best.alpha} (${best.nGap} gaps of ${best.n}).`,
+          );
+        }
+      }
+    }
   }
 
   lines.push("");
