@@ -350,12 +350,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
             }
             const key = `${reportAs}/${model}/${d.name}/${hook}`;
             const items = L.items.test;
-            const labels = Uint8Array.from(items, (it) => (it.group === "anomalous" ? 1 : 0));
+            // The plots show the `all` subset: anomalies against normal items (shift items are the benign-shift control).
+            const shown = items.map((_, i) => i).filter((i) => items[i]!.group !== "shift");
+            const shownScores = Float64Array.from(shown, (i) => sc.split.test[i]!);
+            const labels = Uint8Array.from(shown, (i) => (items[i]!.group === "anomalous" ? 1 : 0));
             const j = plan.alphas.indexOf(SELECTION_ALPHA);
             const t = thresholds[j >= 0 ? j : thresholds.length - 1]!;
             if (labels.includes(1) && labels.includes(0)) {
-              roc.push(downsampledRoc(key, sc.split.test, labels));
-              histograms.push(scoreHistogram(key, sc.split.test, labels, Number.isFinite(t) ? t : Number.MAX_VALUE));
+              roc.push(downsampledRoc(key, shownScores, labels));
+              histograms.push(scoreHistogram(key, shownScores, labels, Number.isFinite(t) ? t : Number.MAX_VALUE));
             }
             testScores.set(key, { scores: sc.split.test, threshold: t, items, tokens: Int32Array.from(L.split.test, (r) => ex.tokens[r]!) });
           }
