@@ -31,8 +31,10 @@ export function leaveClassOutSelections(
   if (classes.length < 2) return out;
   for (const c of classes) {
     const inClass = (it: TaskItem): boolean => it.group === "anomalous" && it.attackClass === c;
-    const val = subsetOf(`all-but:${c}`, items.validation, (it) => !inClass(it));
-    const test = subsetOf(`class:${c}`, items.test, (it) => it.group !== "anomalous" || inClass(it));
+    // Negatives are the held-out normal items only, as in the headline subsets: benign-shift items are a
+    // separate false-positive control, never part of an anomaly task's mix.
+    const val = subsetOf(`all-but:${c}`, items.validation, (it) => it.group !== "shift" && !inClass(it));
+    const test = subsetOf(`class:${c}`, items.test, (it) => it.group === "normal" || inClass(it));
     if (!val.labels.includes(1) || !test.labels.includes(1)) continue;
     let best: { cand: Candidate; rec: ResultRecord; rank: number[] } | undefined;
     for (const cand of candidates) {

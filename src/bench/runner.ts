@@ -206,6 +206,15 @@ function checkBenignShiftInside(shift: Task, jail: Task): void {
   }
 }
 
+/**
+ * The positive rate of the mix the headline subset evaluates: anomalous against held-out normal items (shift
+ * items are the benign-shift control, not negatives), or shift against normal for benign-shift itself.
+ */
+function evaluatedRate(task: string, m: { readonly anomalous: number; readonly normal: number; readonly shift: number }): number {
+  const pos = task === "benign-shift" ? m.shift : m.anomalous;
+  return pos + m.normal === 0 ? 0 : pos / (pos + m.normal);
+}
+
 export async function runBench(options: BenchOptions = {}): Promise<BenchResults> {
   const started = performance.now();
   const { plan: planned, skipped } = benchPlanOf(options);
@@ -309,7 +318,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
             model,
             description: t.description,
             mix: { ...t.mix.untrusted.byFamily },
-            anomalyRate: t.mix.untrusted.anomalyRate,
+            anomalyRate: evaluatedRate(reportAs, t.mix.untrusted),
             trusted: t.mix.trusted,
             extractSeconds: Math.round(ex.seconds * 1000) / 1000,
           });
