@@ -54,13 +54,13 @@ test("a README without the markers is refused with the marker named, and left un
 test("the Results section states the headline with its mix, three or more detector families, the best layers, the failure modes and the command", () => {
   const s = readmeResultsSection(results);
   const sel = results.selections[0]!;
-  const a = sel.test.atAlpha.find((x) => x.alpha === 0.01)!;
+  const a = sel.test.atAlpha.find((x) => x.alpha === 0.05)!;
   // Headline row: the test mix and the AUROC / precision / recall / shift FPR of the selection's test record.
   const row = s.split("\n").find((l) => l.startsWith(`| ${sel.task} × ${sel.model} |`))!;
   const cells = row.slice(2, -2).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\(.)/g, "$1"));
   assert.equal(cells[2], `${(sel.test.nAnomalous / sel.test.n).toFixed(3)} (${sel.test.nAnomalous} of ${sel.test.n})`);
   assert.equal(cells[3]!.split(" ")[0], sel.test.auroc.value.toFixed(3));
-  assert.equal(cells[4], "0.01");
+  assert.equal(cells[4], "0.05");
   assert.equal(cells[5]!.split(" ")[0], a.precision.value.toFixed(3));
   assert.equal(cells[6]!.split(" ")[0], a.recall.value.toFixed(3));
   assert.equal(cells[7], a.shiftFpr!.toFixed(3));
