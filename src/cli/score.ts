@@ -4,12 +4,13 @@
 
 import { Command, Option } from "commander";
 import { readInputs, type InputLabel } from "../activations/input-reader.js";
-import { poolTokens, type Pooling } from "../activations/pooling.js";
+import { extractPooled } from "../activations/pooled-in-memory.js";
+import type { Pooling } from "../activations/pooling.js";
 import { openStore } from "../activations/store.js";
 import { loadBundle, type BundleScores, type FittedBundle } from "../detectors/bundle.js";
 import { isMadkitError, MadkitError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { matrix, type Matrix } from "../linalg/matrix.js";
+import type { Matrix } from "../linalg/matrix.js";
 import { loadModel } from "../models/registry.js";
 import type { ActivationSource } from "../models/source.js";
 import type { CliIo } from "./cli-io.js";
@@ -72,26 +73,6 @@ function scoreBlock(bundle: FittedBundle, acts: ReadonlyMap<string, Matrix>, inp
 }
 
 /** Run `texts` through the model and pool each bundle hook to one row per input. */
-async function pooledBatch(source: ActivationSource, texts: readonly string[], bundle: FittedBundle, pooling: Pooling): Promise<Map<string, Matrix>> {
-  const names = bundle.hooks.map((h) => h.name);
-  const res = await source.forward(texts, { hooks: names });
-  const points = new Map(source.hooks().map((h) => [h.name, h]));
-  const out = new Map<string, Matrix>();
-  for (const h of bundle.hooks) {
-    const data = new Float32Array(texts.length * h.dim);
-    res.activations.forEach((acts, i) => {
-      const m = acts.get(h.name)!;
-      const pooled = poolTokens(m, pooling, points.get(h.name)!.granularity);
-      if (pooled.cols !== h.dim) {
-        throw new MadkitError("DIMENSION_MISMATCH", `hook '${h.name}': the model gives width ${pooled.cols}, the bundle was fitted on ${h.dim}`);
-      }
-      data.set(pooled.data, i * h.dim);
-    });
-    out.set(h.name, matrix(texts.length, h.dim, data));
-  }
-  return out;
-}
-
 function checkModelHooks(source: ActivationSource, bundle: FittedBundle): void {
   const have = new Set(source.hooks().map((h) => h.name));
   const missing = bundle.hooks.filter((h) => !have.has(h.name)).map((h) => h.name);
@@ -156,7 +137,11 @@ export function scoreCommand(program: Command, io: CliIo): Command {
           let batch: { id: string; text: string; label?: InputLabel }[] = [];
           const flush = async () => {
             if (batch.length === 0) return;
-            const acts = await pooledBatch(source, batch.map((x) => x.text), bundle, pooling);
+            const acts = await extractPooled(source, batch.map((x) => x.text), bundle.hooks.map((h) => h.name), {
+              pooling,
+              batchSize: batch.length,
+              expectDims: new Map(bundle.hooks.map((h) => [h.name, h.dim])),
+            });
             records.push(...scoreBlock(bundle, acts, batch, alpha));
             batch = [];
           };

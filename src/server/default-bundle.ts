@@ -1,24 +1,26 @@
 // The bundle `madkit serve` uses when no --detector folder exists: Ledoit-Wolf Mahalanobis per hook, fitted
 // on benign requests through the model (self-instruct's 426 instructions and TruthfulQA's 817 questions,
-// both Apache-2.0), mean-pooled, 30% held out for conformal calibration — enough held-out rows (~187 for the
-// combined score) that α = 1% can flag at all (it needs n + 1 ≥ 100). Cached per model revision.
+// both Apache-2.0), rootn-pooled, 30% held out for conformal calibration — enough held-out rows (~187 for the
+// combined score) that α = 1% can flag at all (it needs n + 1 ≥ 100). Cached per model revision and pooling.
 
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { extractPooled } from "../activations/pooled-in-memory.js";
 import { config } from "../config.js";
 import { fitBundle, loadBundle, type FittedBundle } from "../detectors/bundle.js";
 import { mahalanobis } from "../detectors/mahalanobis.js";
-import { matrix, type Matrix } from "../linalg/matrix.js";
-import { poolTokens } from "../activations/pooling.js";
 import type { ActivationSource } from "../models/source.js";
 import { loadSelfInstruct } from "../tasks/datasets/self-instruct.js";
 import { loadTruthfulQa } from "../tasks/datasets/truthfulqa.js";
+
+// rootn (token sum / √tokens): the benchmark found mean pooling makes long jailbreaks look typical on use-lite (docs/pooling.md).
+const POOLING = "rootn" as const;
 
 /** Hooks the default bundle reads, where the model has them; otherwise the model's last resid_post. */
 const PREFERRED_HOOKS = ["blocks.0.hook_resid_post", "blocks.1.hook_resid_post", "hook_sentence_embedding"];
 
 export function defaultBundleDir(source: ActivationSource): string {
-  return path.join(config.cacheDir, "monitor", `default-bundle-${source.info.id.replace(/[^A-Za-z0-9._-]/g, "_")}-${source.info.revision}`);
+  return path.join(config.cacheDir, "monitor", `default-bundle-${source.info.id.replace(/[^A-Za-z0-9._-]/g, "_")}-${source.info.revision}-${POOLING}`);
 }
 
 export function defaultHooks(source: ActivationSource): string[] {
@@ -36,24 +38,13 @@ export async function defaultBundle(source: ActivationSource, log: (line: string
   const texts = [...loadSelfInstruct("seed_tasks"), ...loadSelfInstruct("user_oriented_instructions"), ...loadTruthfulQa()].map((r) => r.text);
   const hooks = defaultHooks(source);
   const t0 = performance.now();
-  log(`no --detector bundle given: fitting a default one on ${texts.length} benign requests (self-instruct, TruthfulQA) (hooks ${hooks.join(", ")}, mean pooling); cached in ${dir}`);
-  const pooled = new Map<string, Float32Array>(hooks.map((h) => [h, new Float32Array(0)]));
-  const granularity = new Map(source.hooks().map((h) => [h.name, h.granularity]));
-  const dims = new Map(source.hooks().map((h) => [h.name, h.dim]));
-  for (const h of hooks) pooled.set(h, new Float32Array(texts.length * dims.get(h)!));
-  const batch = 32;
-  for (let i = 0; i < texts.length; i += batch) {
-    const res = await source.forward(texts.slice(i, i + batch), { hooks });
-    res.activations.forEach((acts, k) => {
-      for (const h of hooks) pooled.get(h)!.set(poolTokens(acts.get(h)!, "mean", granularity.get(h)).data, (i + k) * dims.get(h)!);
-    });
-  }
-  const matrices = new Map<string, Matrix>(hooks.map((h) => [h, matrix(texts.length, dims.get(h)!, pooled.get(h)!)]));
+  log(`no --detector bundle given: fitting a default one on ${texts.length} benign requests (self-instruct, TruthfulQA) (hooks ${hooks.join(", ")}, ${POOLING} pooling); cached in ${dir}`);
+  const matrices = await extractPooled(source, texts, hooks, { pooling: POOLING });
   const bundle = fitBundle({
     matrices,
     detector: mahalanobis({ covariance: "ledoit-wolf" }),
     model: { id: source.info.id, revision: source.info.revision, format: source.info.format },
-    pooling: "mean",
+    pooling: POOLING,
     combiner: "max",
     calibrationFraction: 0.3,
     seed: 0,
