@@ -107,8 +107,10 @@ export interface CapabilityGapRow {
   readonly precision: number;
   readonly recall: number;
   readonly auroc: number;
+  /** Evaluation positions with a label (strong model right), of which gap. */
   readonly n: number;
   readonly nGap: number;
+  /** Trusted calibration positions (calibration paragraphs, both models' greedy words agree). */
   readonly nCalibration: number;
 }
 

@@ -2,7 +2,7 @@
 // is right and the weak model's wrong; no gap = both right), score them without the ground truth, set the
 // threshold on trusted positions only, and report precision/recall per weak model as bench ResultRecords.
 
-import type { AtAlpha, ResultRecord } from "../../bench/results.js";
+import type { AtAlpha, CapabilityGapRow, ResultRecord } from "../../bench/results.js";
 import { auroc, averagePrecision, fprAtTpr, tprAtFpr } from "../../eval/ranking-metrics.js";
 import { calibrateThreshold, metricsAtThreshold } from "../../eval/threshold-metrics.js";
 import type { Llama2cSource } from "../../models/llama2c/source.js";
@@ -32,19 +32,10 @@ export const GAP_MAX_PER_PARAGRAPH = 5;
 /** BabyLlama's context is 256 pieces of a 105-piece vocabulary (≈ 1.05 characters each; longer prefixes are left-truncated). */
 export const GAP_MAX_PREFIX_CHARS = 240;
 
-export interface GapRow {
+/** A results.json capability-gap row, with the weak model and score narrowed to the ones this evaluation knows. */
+export interface GapRow extends CapabilityGapRow {
   readonly weakModel: WeakModelName;
   readonly score: GapScoreName;
-  readonly alpha: number;
-  readonly threshold: number | null;
-  readonly precision: number;
-  readonly recall: number;
-  readonly auroc: number;
-  /** Evaluation positions with a label (strong model right), of which gap. */
-  readonly n: number;
-  readonly nGap: number;
-  /** Trusted calibration positions (calibration paragraphs, both models' greedy words agree). */
-  readonly nCalibration: number;
 }
 
 export interface CapabilityGapResult {
