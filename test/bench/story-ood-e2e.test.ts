@@ -4,19 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { BenchResults } from "../../src/bench/results.js";
-import type { CliIo } from "../../src/cli/cli-io.js";
+import { capture } from "../helpers/cli.js";
 import { run } from "../../src/cli/main.js";
-
-function capture(): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s), isTTY: false },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 const TIMING = ["createdAt", "durationSeconds", "fitSeconds", "scoreSeconds", "extractSeconds"];
 const withoutTiming = (file: string): unknown => JSON.parse(readFileSync(file, "utf8"), (k, v: unknown) => (TIMING.includes(k) ? undefined : v));

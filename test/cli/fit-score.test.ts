@@ -10,7 +10,7 @@ import { after, test } from "node:test";
 import { extractActivations } from "../../src/activations/extract.js";
 import { openStore } from "../../src/activations/store.js";
 import { partFileName } from "../../src/activations/store-layout.js";
-import type { CliIo } from "../../src/cli/cli-io.js";
+import { capture, cli } from "../helpers/cli.js";
 import { run } from "../../src/cli/main.js";
 import { config } from "../../src/config.js";
 import { loadBundle } from "../../src/detectors/bundle.js";
@@ -21,19 +21,6 @@ import { FakeSource } from "../activations/fake-source.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "madkit-fit-score-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function capture(): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s), isTTY: false }, out: () => out, err: () => err };
-}
-
-async function cli(argv: string[]): Promise<string> {
-  const io = capture();
-  const code = await run(argv, io);
-  assert.equal(code, 0, `madkit ${argv.join(" ")} failed: ${io.err()}`);
-  return io.out();
-}
 
 /** Run a command expected to fail with exit 1; returns stderr. */
 async function fails(argv: string[]): Promise<string> {

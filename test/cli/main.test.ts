@@ -5,18 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { openStore } from "../../src/activations/store.js";
 import { run } from "../../src/cli/main.js";
-import type { CliIo } from "../../src/cli/cli-io.js";
-
-function capture(): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s), isTTY: false },
-    out: () => out,
-    err: () => err,
-  };
-}
+import { capture } from "../helpers/cli.js";
 
 const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), "madkit-cli-"));
 

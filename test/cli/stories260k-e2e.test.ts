@@ -6,26 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { openStore } from "../../src/activations/store.js";
-import type { CliIo } from "../../src/cli/cli-io.js";
-import { run } from "../../src/cli/main.js";
+import { capture, cli } from "../helpers/cli.js";
 import { config } from "../../src/config.js";
 import { loadModel } from "../../src/models/registry.js";
 
 const ckpt = path.join(config.sharedDir, "models/stories260K/stories260K.bin");
 const skip = existsSync(ckpt) ? false : process.env.CI ? false : `no ${ckpt}`;
-
-function capture(): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s), isTTY: false }, out: () => out, err: () => err };
-}
-
-async function cli(argv: string[]): Promise<string> {
-  const io = capture();
-  const code = await run(argv, io);
-  assert.equal(code, 0, `madkit ${argv.join(" ")} failed: ${io.err()}`);
-  return io.out();
-}
 
 const TEXTS = [
   "Once upon a time, there was a little girl named Lily.",
