@@ -200,23 +200,36 @@ export class FittedBundle {
     return conformalFlag(pValue, alpha);
   }
 
-  /** Which hook pushed each input's combined score up most, with that hook detector's own explanation. */
+  /**
+   * Which hook pushed each input's combined score up most, with that hook detector's own explanation. Rows
+   * are grouped by their top hook, so each hook's detector explains all of its rows in one call (one gemm
+   * for a batch, not one per row).
+   */
   explain(acts: ReadonlyMap<string, Matrix>, top = 5): BundleExplanation[] {
     const { perHook, combined, pValue } = this.score(acts);
     const list = this.hooks.map((h) => perHook.get(h.name)!);
-    const out: BundleExplanation[] = [];
+    const ranked: { hook: string; score: number; term: number }[][] = [];
+    const topIndex = new Int32Array(combined.length);
     for (let i = 0; i < combined.length; i++) {
       const terms = hookTerms(this.combiner, list, this.normalisers, i, new Float64Array(this.hooks.length));
-      const hooks = this.hooks
-        .map((h, k) => ({ hook: h.name, score: list[k]![i]!, term: terms[k]! }))
-        .sort((a, b) => b.term - a.term);
-      const k = this.hooks.findIndex((h) => h.name === hooks[0]!.hook);
-      const det = this.detectors[k]!;
-      const m = acts.get(hooks[0]!.hook)!;
-      const detail = det.explain?.(matrix(1, m.cols, m.data.subarray(i * m.cols, (i + 1) * m.cols)), top)[0];
-      out.push({ combined: combined[i]!, pValue: pValue[i]!, hooks, topHook: hooks[0]!.hook, ...(detail ? { detail } : {}) });
+      const hooks = this.hooks.map((h, k) => ({ hook: h.name, score: list[k]![i]!, term: terms[k]!, k })).sort((a, b) => b.term - a.term);
+      topIndex[i] = hooks[0]!.k;
+      ranked.push(hooks.map(({ hook, score, term }) => ({ hook, score, term })));
     }
-    return out;
+    const details: (Explanation | undefined)[] = new Array(combined.length);
+    this.hooks.forEach((h, k) => {
+      const det = this.detectors[k]!;
+      if (!det.explain) return;
+      const rows = Int32Array.from(topIndex.keys()).filter((i) => topIndex[i] === k);
+      if (rows.length === 0) return;
+      const m = acts.get(h.name)!;
+      const ex = det.explain(rows.length === m.rows ? m : takeRows(m, rows), top);
+      rows.forEach((i, r) => (details[i] = ex[r]));
+    });
+    return ranked.map((hooks, i) => {
+      const detail = details[i];
+      return { combined: combined[i]!, pValue: pValue[i]!, hooks, topHook: hooks[0]!.hook, ...(detail ? { detail } : {}) };
+    });
   }
 
   /** Refuse activations from another model, revision or pooling than the bundle was fitted on. */

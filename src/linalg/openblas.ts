@@ -26,6 +26,8 @@ export interface OpenBlas {
   readonly dpotrf_: Fn;
   readonly dpotrs_: Fn;
   readonly dtrtri_: Fn;
+  /** Threads OpenBLAS may use for one call (openblas_set_num_threads). */
+  readonly setThreads: (n: number) => void;
   /** e.g. "OpenBLAS 0.3.21 ... SkylakeX" — for benchmark reports. */
   readonly config: string;
 }
@@ -94,6 +96,7 @@ export function openblas(): OpenBlas {
     dpotrf_: f("void dpotrf_(char*, int*, double*, int*, int*)"),
     dpotrs_: f("void dpotrs_(char*, int*, int*, double*, int*, double*, int*, int*)"),
     dtrtri_: f("void dtrtri_(char*, char*, int*, double*, int*, int*)"),
+    setThreads: f("void openblas_set_num_threads(int)") as (n: number) => void,
     config: String((lib.func("char* openblas_get_config()") as Fn)()),
   };
   return cached;

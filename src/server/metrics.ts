@@ -30,6 +30,9 @@ export class MonitorMetrics {
   readonly model = new Histogram();
   flagged = 0;
   scored = 0;
+  /** Detector calls made by the score batcher, and the inputs they scored (rows / batches = mean batch size). */
+  scoreBatches = 0;
+  scoreBatchRows = 0;
   rejectedOverload = 0;
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
@@ -47,10 +50,12 @@ export class MonitorMetrics {
     for (const [k, v] of this.requests) out.push(`madkit_http_requests_total{${k}} ${v}`);
     out.push("# HELP madkit_http_request_duration_seconds Request latency in the server.", "# TYPE madkit_http_request_duration_seconds histogram");
     for (const [k, h] of this.latency) out.push(...h.render("madkit_http_request_duration_seconds", k));
-    out.push("# HELP madkit_detector_duration_seconds Time spent in the detector bundle (scoring + explanation + probe) per input.", "# TYPE madkit_detector_duration_seconds histogram");
+    out.push("# HELP madkit_detector_duration_seconds Time spent in the detector bundle (scoring + explanation + probe) per call; concurrent inputs share one call.", "# TYPE madkit_detector_duration_seconds histogram");
     out.push(...this.detector.render("madkit_detector_duration_seconds"));
     out.push("# HELP madkit_model_duration_seconds Time spent running the model on text inputs, per batch.", "# TYPE madkit_model_duration_seconds histogram");
     out.push(...this.model.render("madkit_model_duration_seconds"));
+    out.push("# HELP madkit_score_batches_total Detector calls made for the score route (inputs of concurrent requests are scored together).", "# TYPE madkit_score_batches_total counter", `madkit_score_batches_total ${this.scoreBatches}`);
+    out.push("# HELP madkit_score_batch_inputs_total Inputs scored by those calls (divided by the calls: the mean batch size).", "# TYPE madkit_score_batch_inputs_total counter", `madkit_score_batch_inputs_total ${this.scoreBatchRows}`);
     out.push("# HELP madkit_scored_total Inputs scored.", "# TYPE madkit_scored_total counter", `madkit_scored_total ${this.scored}`);
     out.push("# HELP madkit_flagged_total Inputs flagged and queued for review.", "# TYPE madkit_flagged_total counter", `madkit_flagged_total ${this.flagged}`);
     out.push("# HELP madkit_overload_rejections_total Requests answered 503 because the concurrency limit was reached.", "# TYPE madkit_overload_rejections_total counter", `madkit_overload_rejections_total ${this.rejectedOverload}`);

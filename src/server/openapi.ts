@@ -23,7 +23,12 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
   const activations = {
     type: "object",
     description: `one pooled vector per hook: ${hooks.map((h) => `${h.name} (${h.dim})`).join(", ")}`,
-    additionalProperties: { type: "array", items: { type: "number" } },
+    additionalProperties: {
+      oneOf: [
+        { type: "array", items: { type: "number" } },
+        { type: "string", format: "byte", description: "base64 of packed little-endian float32 values (4 bytes per value): a fifth of the bytes of a number array and much faster to parse" },
+      ],
+    },
     example: Object.fromEntries(hooks.map((h) => [h.name, new Array(h.dim).fill(0)])),
   };
   const scoreInput = {

@@ -57,8 +57,11 @@ export class MonitorScorer {
     }
   }
 
-  /** Check one input's raw activations (already finite numbers) against the bundle; a message per problem. */
-  checkActivations(acts: Readonly<Record<string, readonly number[]>>, where: string): ItemActivations {
+  /**
+   * Check one input's raw activations against the bundle (arrays already hold finite numbers; base64 strings
+   * are unpacked here as little-endian float32); a message per problem.
+   */
+  checkActivations(acts: Readonly<Record<string, readonly number[] | string>>, where: string): ItemActivations {
     const out: Record<string, Float32Array> = {};
     const want = this.bundle.hooks;
     for (const k of Object.keys(acts)) {
@@ -68,13 +71,15 @@ export class MonitorScorer {
     }
     for (const h of want) {
       const v = acts[h.name];
-      if (!v) throw new MadkitError("BAD_INPUT", `${where}.activations: missing hook '${h.name}' (the bundle reads ${want.map((x) => `'${x.name}'`).join(", ")})`);
-      if (v.length !== h.dim) {
-        throw new MadkitError("DIMENSION_MISMATCH", `${where}.activations['${h.name}']: expected ${h.dim} numbers, got ${v.length}`);
-      }
-      const f = Float32Array.from(v);
+      const at = `${where}.activations['${h.name}']`;
+      if (v === undefined) throw new MadkitError("BAD_INPUT", `${where}.activations: missing hook '${h.name}' (the bundle reads ${want.map((x) => `'${x.name}'`).join(", ")})`);
+      const f = typeof v === "string" ? unpackFloat32(v, h.dim, at) : Float32Array.from(v);
+      if (f.length !== h.dim) throw new MadkitError("DIMENSION_MISMATCH", `${at}: expected ${h.dim} numbers, got ${f.length}`);
       for (let j = 0; j < f.length; j++) {
-        if (!Number.isFinite(f[j]!)) throw new MadkitError("NON_FINITE", `${where}.activations['${h.name}'][${j}]: ${v[j]} overflows float32; values must be finite`);
+        if (!Number.isFinite(f[j]!)) {
+          const why = typeof v === "string" ? `is ${f[j]}` : `${(v as readonly number[])[j]} overflows float32`;
+          throw new MadkitError("NON_FINITE", `${at}[${j}]: ${why}; values must be finite`);
+        }
       }
       out[h.name] = f;
     }
@@ -98,26 +103,57 @@ export class MonitorScorer {
   }
 
   score(acts: ItemActivations, truncated?: boolean): ScoreResult {
+    return this.scoreMany([acts], [truncated ?? false])[0]!;
+  }
+
+  /** Score several inputs at once: one matrix per hook, so each detector runs once (one gemm) for all of them. */
+  scoreMany(inputs: readonly ItemActivations[], truncated: readonly boolean[] = []): ScoreResult[] {
+    if (inputs.length === 0) return [];
     const t0 = performance.now();
     const m = new Map<string, Matrix>();
-    for (const h of this.bundle.hooks) m.set(h.name, matrix(1, h.dim, acts[h.name]!));
+    for (const h of this.bundle.hooks) {
+      const data = new Float32Array(inputs.length * h.dim);
+      inputs.forEach((a, i) => data.set(a[h.name]!, i * h.dim));
+      m.set(h.name, matrix(inputs.length, h.dim, data));
+    }
     // explain() scores too (combined, p-value, every hook's score), so one call gives the whole answer.
-    const { combined, pValue, ...explanation } = this.bundle.explain(m)[0]!;
-    const perHook: Record<string, number> = {};
-    for (const h of explanation.hooks) perHook[h.hook] = h.score;
-    const flagged = combined > this.threshold;
-    const probe = this.probe && { score: this.probe.model.score((h) => acts[h]!), id: this.probe.id };
+    const explained = this.bundle.explain(m);
+    const probe = this.probe;
+    const results = explained.map(({ combined, pValue, ...explanation }, i): ScoreResult => {
+      const perHook: Record<string, number> = {};
+      for (const h of explanation.hooks) perHook[h.hook] = h.score;
+      const p = probe && { score: probe.model.score((h) => inputs[i]![h]!), id: probe.id };
+      return {
+        perHook,
+        combined,
+        pValue,
+        threshold: this.threshold,
+        alpha: this.alpha,
+        flagged: combined > this.threshold,
+        explanation,
+        ...(p ? { probe: p } : {}),
+        ...(truncated[i] ? { truncated: true } : {}),
+      };
+    });
     this.metrics.detector.observe((performance.now() - t0) / 1000);
-    return {
-      perHook,
-      combined,
-      pValue,
-      threshold: this.threshold,
-      alpha: this.alpha,
-      flagged,
-      explanation,
-      ...(probe ? { probe } : {}),
-      ...(truncated ? { truncated } : {}),
-    };
+    return results;
   }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Base64 of packed little-endian float32 values → a Float32Array of exactly `dim` values. */
+export function unpackFloat32(b64: string, dim: number, where: string): Float32Array {
+  const bytes = Buffer.byteLength(b64, "base64");
+  if (bytes !== 4 * dim) {
+    throw new MadkitError("DIMENSION_MISMATCH", `${where}: expected ${dim} float32 values (${4 * dim} bytes, ${4 * Math.ceil((4 * dim) / 3)} base64 characters), got ${bytes} bytes`);
+  }
+  const out = new Float32Array(dim);
+  const raw = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  raw.write(b64, "base64");
+  if (!LITTLE_ENDIAN) {
+    const le = new DataView(new Uint8Array(raw).buffer);
+    for (let j = 0; j < dim; j++) out[j] = le.getFloat32(4 * j, true);
+  }
+  return out;
 }

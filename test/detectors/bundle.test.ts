@@ -93,6 +93,18 @@ test("outliers planted in one hook rank high on the combined score of every comb
   assert.ok(ex[0]!.hooks[0]!.term >= ex[0]!.hooks[1]!.term);
 });
 
+test("explaining many rows at once (rows grouped by top hook) equals explaining each row on its own", () => {
+  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), seed: 2 });
+  const n = 40;
+  const first = (m: Matrix) => matrix(n, m.cols, m.data.slice(0, n * m.cols));
+  const all = bundle.explain(new Map(HOOKS.map((h) => [h, first(testActs.get(h)!)])));
+  assert.ok(new Set(all.map((e) => e.topHook)).size > 1, "the rows blame more than one hook, so grouping is exercised");
+  for (let i = 0; i < n; i++) {
+    const one = bundle.explain(new Map(HOOKS.map((h) => [h, matrix(1, testActs.get(h)!.cols, testActs.get(h)!.data.slice(i * testActs.get(h)!.cols, (i + 1) * testActs.get(h)!.cols))])));
+    assert.deepEqual(all[i], one[0], `row ${i}`);
+  }
+});
+
 test("on fresh trusted inputs the bundle flags about α of them (within 4 standard deviations of the conformal rate)", () => {
   const big = HOOKS.map((_, h) => plantedOutliers({ nTrain: 2000, nTest: 4000, dim: 6 + 2 * h, seed: 40 + h, float32: true, outlierFraction: 0 }));
   // plantedOutliers always plants at least one outlier row: drop the rows it marked in any hook.

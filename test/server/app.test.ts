@@ -7,6 +7,13 @@ import { matrix, type Matrix } from "../../src/linalg/matrix.js";
 import { SeededRng } from "../../src/train/rng.js";
 import { activationsBody, HOOKS, startTestMonitor, textSource, type TestMonitor } from "./fixture.js";
 
+/** Base64 of little-endian float32 bytes, written value by value through a DataView (independent of the server's decoder). */
+function packed(values: readonly number[]): string {
+  const view = new DataView(new ArrayBuffer(4 * values.length));
+  values.forEach((v, j) => view.setFloat32(4 * j, v, true));
+  return Buffer.from(view.buffer).toString("base64");
+}
+
 function asMatrices(body: Record<string, number[]>): Map<string, Matrix> {
   return new Map(Object.entries(body).map(([k, v]) => [k, matrix(1, v.length, Float32Array.from(v))]));
 }
@@ -48,6 +55,45 @@ describe("monitor API", () => {
       assert.equal(r.json.results[i].combined, one.json.combined);
     }
     assert.equal(r.json.results[1].flagged, true);
+  });
+
+  test("packed activations (base64 of little-endian float32) score exactly like the same values as number arrays", async () => {
+    const rng = new SeededRng(17);
+    for (const shift of [0, 9]) {
+      const body = activationsBody(rng, shift);
+      const asArrays = await m.call("POST", "/v1/score", m.tokens.client, { activations: body });
+      const asPacked = await m.call("POST", "/v1/score", m.tokens.client, { activations: Object.fromEntries(Object.entries(body).map(([h, v]) => [h, packed(v)])) });
+      assert.equal(asPacked.status, 200, asPacked.text);
+      assert.equal(asPacked.json.combined, asArrays.json.combined);
+      assert.deepEqual(asPacked.json.perHook, asArrays.json.perHook);
+      assert.equal(asPacked.json.flagged, shift > 0);
+      if (shift > 0) {
+        const item = await m.call("GET", `/v1/items/${asPacked.json.itemId}`, m.tokens.reviewer);
+        assert.equal(item.json.combined, asArrays.json.combined);
+      }
+    }
+    // One hook packed, the other as numbers, in one batch item.
+    const body = activationsBody(rng);
+    const mixed = await m.call("POST", "/v1/score", m.tokens.client, { items: [{ activations: { [HOOKS[0].name]: packed(body[HOOKS[0].name]!), [HOOKS[1].name]: body[HOOKS[1].name] } }] });
+    const ref = m.server.scorer.bundle.score(asMatrices(body));
+    assert.ok(Math.abs(mixed.json.results[0].combined - ref.combined[0]!) < 1e-9);
+  });
+
+  test("concurrent requests are scored in shared detector calls, each getting its own input's answer", async () => {
+    const rng = new SeededRng(21);
+    const bodies = Array.from({ length: 24 }, (_, i) => activationsBody(rng, i % 6 === 0 ? 7 : 0));
+    const before = await m.call("GET", "/metrics");
+    const rs = await Promise.all(bodies.map((activations) => m.call("POST", "/v1/score", m.tokens.client, { activations })));
+    const ref = m.server.scorer.bundle.score(new Map(HOOKS.map((h) => [h.name, matrix(bodies.length, h.dim, Float32Array.from(bodies.flatMap((b) => b[h.name]!)))])));
+    rs.forEach((r, i) => {
+      assert.equal(r.status, 200, r.text);
+      assert.ok(Math.abs(r.json.combined - ref.combined[i]!) < 1e-9, `request ${i} got another input's score`);
+      assert.equal(r.json.flagged, ref.pValue[i]! <= 0.05);
+    });
+    const after = await m.call("GET", "/metrics");
+    const counter = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)![1]);
+    assert.equal(counter(after.text, "madkit_score_batch_inputs_total") - counter(before.text, "madkit_score_batch_inputs_total"), bodies.length);
+    assert.ok(counter(after.text, "madkit_score_batches_total") - counter(before.text, "madkit_score_batches_total") <= bodies.length);
   });
 
   test("flagged inputs queue oldest first with keyset paging; labelled ones leave the queue and appear in the export", async () => {
@@ -127,6 +173,10 @@ describe("monitor API", () => {
       [`{"activations": {"${HOOKS[0].name}": [1e999, 0, 0, 0, 0, 0, 0, 0], "${HOOKS[1].name}": [0, 0, 0, 0]}}`, /finite/],
       [{ activations: { ...activationsBody(rng), [HOOKS[1].name]: [0, null, 0, 0] } }, /activations\.blocks\.1\.hook_resid_post\[1\]/],
       [{ activations: { ...activationsBody(rng), [HOOKS[1].name]: [0, "NaN", 0, 0] } }, /number/],
+      [{ activations: { ...activationsBody(rng), [HOOKS[1].name]: packed([1, 2, 3]) } }, /blocks\.1\.hook_resid_post.*expected 4 float32 values \(16 bytes, 24 base64 characters\), got 12 bytes/],
+      [{ activations: { ...activationsBody(rng), [HOOKS[1].name]: "AAAA*AAAAAAAAAAAAAAAAAAA" } }, /activations\.blocks\.1\.hook_resid_post: expected base64/],
+      [{ activations: { ...activationsBody(rng), [HOOKS[1].name]: packed([0, Number.NaN, 0, 0]) } }, /blocks\.1\.hook_resid_post'\]\[1\]: is NaN; values must be finite/],
+      [{ activations: { ...activationsBody(rng), [HOOKS[1].name]: 42 } }, /array of numbers or a base64 string/],
       [{ text: "x".repeat(9000) }, /longer than 8000/],
       [{}, /exactly one of/],
       [{ text: "a", activations: activationsBody(rng) }, /exactly one of/],
