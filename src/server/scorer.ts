@@ -102,10 +102,6 @@ export class MonitorScorer {
     return { acts, truncated: res.truncated };
   }
 
-  score(acts: ItemActivations, truncated?: boolean): ScoreResult {
-    return this.scoreMany([acts], [truncated ?? false])[0]!;
-  }
-
   /** Score several inputs at once: one matrix per hook, so each detector runs once (one gemm) for all of them. */
   scoreMany(inputs: readonly ItemActivations[], truncated: readonly boolean[] = []): ScoreResult[] {
     if (inputs.length === 0) return [];

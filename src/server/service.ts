@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { loadBundle, type FittedBundle } from "../detectors/bundle.js";
 import { MadkitError } from "../errors.js";
-import { openblas } from "../linalg/openblas.js";
+import { limitBlasThreads } from "../linalg/openblas.js";
 import { loadModel } from "../models/registry.js";
 import type { ActivationSource } from "../models/source.js";
 import { createMonitorApp } from "./app.js";
@@ -114,7 +114,7 @@ export async function startMonitor(options: StartMonitorOptions): Promise<Runnin
   // Requests are scored on the event-loop thread in small batches: OpenBLAS's helper threads would make it
   // wait for a second core that the HTTP work and the clients need (measured: p99 at 1,000 req/s open loop
   // 28 ms with 2 BLAS threads, 12 ms with 1; npm run bench:serve).
-  openblas().setThreads(1);
+  limitBlasThreads(1);
   const store = await openStore(options.db);
   try {
     const scorer = new MonitorScorer(bundle, options.alpha ?? bundle.meta.alpha, new MonitorMetrics(), source);

@@ -25,7 +25,7 @@ test("requests queued in the same turn share one detector call and each gets its
   assert.equal(scorer.metrics.scoreBatchRows, 4);
   requests.forEach((inputs, r) => {
     assert.equal(answers[r]!.length, inputs.length);
-    inputs.forEach((one, i) => assert.deepEqual(answers[r]![i], scorer.score(one), `request ${r} input ${i}`));
+    inputs.forEach((one, i) => assert.deepEqual(answers[r]![i], scorer.scoreMany([one])[0], `request ${r} input ${i}`));
   });
   assert.equal(answers[1]![0]!.flagged, true);
 });
@@ -50,7 +50,7 @@ test("an input the detectors reject fails only its own request", async () => {
   const good = input(rng);
   const [a, b] = await Promise.allSettled([batcher.score([good], [false]), batcher.score([bad], [false])]);
   assert.equal(a.status, "fulfilled");
-  assert.deepEqual((a as PromiseFulfilledResult<unknown>).value, [scorer.score(good)]);
+  assert.deepEqual((a as PromiseFulfilledResult<unknown>).value, scorer.scoreMany([good]));
   assert.equal(b.status, "rejected");
   assert.match(String((b as PromiseRejectedResult).reason), /must be finite|NON_FINITE|not finite|finite/);
 });
