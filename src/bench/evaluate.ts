@@ -10,19 +10,10 @@ import type { AtAlpha, ResultRecord } from "./results.js";
 import type { EvalSubset } from "./subsets.js";
 
 /** Everything about a row except its numbers. */
-export interface RowIdentity {
-  readonly task: string;
-  readonly model: string;
-  readonly detector: string;
-  readonly family: string;
-  readonly hook: string;
-  readonly layer: number | null;
-  readonly pooling: string;
-  readonly scope: "input" | "batch";
-  readonly positives: "anomalous" | "shift";
-  readonly fitSeconds: number;
-  readonly scoreSeconds: number;
-}
+export type RowIdentity = Pick<
+  ResultRecord,
+  "task" | "model" | "detector" | "family" | "hook" | "layer" | "pooling" | "scope" | "positives" | "fitSeconds" | "scoreSeconds"
+>;
 
 /** Threshold per α from held-out trusted scores; Infinity (nothing flagged) when they are too few for α. */
 export function thresholdsFor(calibrationScores: ArrayLike<number>, alphas: readonly number[]): number[] {
