@@ -1,14 +1,10 @@
-// Dense matrix products on the shared Matrix type, dispatched to OpenBLAS by element type:
-// gemm (float32 or float64, optional transposes) and the float64 Gram matrix AᵀA through dsyrk.
+// Dense matrix products on the shared Matrix type in the element type of the inputs: gemm (float32 or
+// float64, optional transposes), the Gram matrix AᵀA, gemv and the rank-one update — checked here, computed
+// by the active back end (OpenBLAS, or the portable kernels; see active-backend.ts).
 
 import { MadkitError } from "../errors.js";
+import { linalgBackend } from "./active-backend.js";
 import { matrix, type FloatArray, type Matrix } from "./matrix.js";
-import { openblas } from "./openblas.js";
-
-const ROW_MAJOR = 101;
-const NO_TRANS = 111;
-const TRANS = 112;
-const UPPER = 121;
 
 export interface GemmOptions<T extends FloatArray> {
   /** Use Aᵀ instead of A. */
@@ -55,24 +51,7 @@ export function gemm<T extends FloatArray>(a: Matrix<T>, b: Matrix<T>, opts: Gem
     if ((opts.beta ?? 0) === 0) out.data.fill(0);
     return out;
   }
-  const lib = openblas();
-  const fn = is32 ? lib.cblas_sgemm : lib.cblas_dgemm;
-  fn(
-    ROW_MAJOR,
-    opts.transA ? TRANS : NO_TRANS,
-    opts.transB ? TRANS : NO_TRANS,
-    m,
-    n,
-    k,
-    opts.alpha ?? 1,
-    a.data,
-    a.cols,
-    b.data,
-    b.cols,
-    opts.beta ?? 0,
-    out.data,
-    n,
-  );
+  linalgBackend().gemm(!!opts.transA, !!opts.transB, m, n, k, opts.alpha ?? 1, a.data, a.cols, b.data, b.cols, opts.beta ?? 0, out.data, n);
   return out;
 }
 
@@ -88,10 +67,7 @@ export function gramInto<T extends FloatArray>(a: Matrix<T>, c: T, alpha = 1, be
   const is32 = a.data instanceof Float32Array;
   if (is32 !== c instanceof Float32Array) throw new MadkitError("BAD_ARGUMENT", "gram: A and C must share an element type");
   if (d === 0) return;
-  if (a.rows > 0) {
-    const lib = openblas();
-    (is32 ? lib.cblas_ssyrk : lib.cblas_dsyrk)(ROW_MAJOR, UPPER, TRANS, d, a.rows, alpha, a.data, d, beta, c, d);
-  } else if (beta !== 1) for (let i = 0; i < c.length; i++) c[i]! *= beta;
+  if (a.rows > 0) linalgBackend().syrkUpper(d, a.rows, alpha, a.data, beta, c); else if (beta !== 1) for (let i = 0; i < c.length; i++) c[i]! *= beta;
   for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) c[j * d + i] = c[i * d + j]!;
 }
 
@@ -113,8 +89,7 @@ export function gemvInto<T extends FloatArray>(a: Matrix<T>, x: T, y: T, opts: {
     if ((opts.beta ?? 0) === 0) y.fill(0);
     return;
   }
-  const lib = openblas();
-  (is32 ? lib.cblas_sgemv : lib.cblas_dgemv)(ROW_MAJOR, opts.trans ? TRANS : NO_TRANS, a.rows, a.cols, opts.alpha ?? 1, a.data, a.cols, x, 1, opts.beta ?? 0, y, 1);
+  linalgBackend().gemv(!!opts.trans, a.rows, a.cols, opts.alpha ?? 1, a.data, x, opts.beta ?? 0, y);
 }
 
 /** A ← A + alpha·x·yᵀ (rank-one update) in A's precision; x has A.rows entries, y A.cols. */
@@ -127,6 +102,5 @@ export function rank1Into<T extends FloatArray>(a: Matrix<T>, x: T, y: T, alpha 
     throw new MadkitError("BAD_ARGUMENT", "ger: A, x and y must share an element type");
   }
   if (a.rows === 0 || a.cols === 0) return;
-  const lib = openblas();
-  (is32 ? lib.cblas_sger : lib.cblas_dger)(ROW_MAJOR, a.rows, a.cols, alpha, x, 1, y, 1, a.data, a.cols);
+  linalgBackend().ger(a.rows, a.cols, alpha, x, y, a.data);
 }

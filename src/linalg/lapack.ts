@@ -1,10 +1,11 @@
-// LAPACK routines on symmetric float64 matrices: the eigendecomposition (dsyevd, divide and conquer) and
-// Cholesky factor/solve (dpotrf/dpotrs). A symmetric row-major matrix is its own column-major transpose,
-// which is why these Fortran routines can be handed row-major data directly.
+// Symmetric float64 factorisations in LAPACK's terms: the eigendecomposition (dsyevd) and Cholesky
+// factor / solve / inverse factor (dpotrf, dpotrs, dtrtri), computed by the active back end. A symmetric
+// row-major matrix is its own column-major transpose, which is why the Fortran-order routines can be handed
+// row-major data directly.
 
 import { MadkitError } from "../errors.js";
+import { linalgBackend } from "./active-backend.js";
 import { matrix, type Matrix } from "./matrix.js";
-import { openblas } from "./openblas.js";
 
 export interface SymmetricEigen {
   /** Eigenvalues, ascending. */
@@ -25,18 +26,18 @@ export function symmetricEigen(a: Float64Array, n: number): SymmetricEigen {
   const w = new Float64Array(n);
   const v = Float64Array.from(a);
   if (n === 0) return { values: w, vectors: matrix(0, 0, v) };
-  const lib = openblas();
-  const N = Int32Array.of(n);
-  const info = new Int32Array(1);
-  // Workspace query (lwork = liwork = -1), then the real call. Row-major upper = column-major "L".
-  const workQ = new Float64Array(1);
-  const iworkQ = new Int32Array(1);
-  lib.dsyevd_("V", "L", N, v, N, w, workQ, Int32Array.of(-1), iworkQ, Int32Array.of(-1), info);
-  const lwork = Math.max(1, Math.ceil(workQ[0]!));
-  const liwork = Math.max(1, iworkQ[0]!);
-  lib.dsyevd_("V", "L", N, v, N, w, new Float64Array(lwork), Int32Array.of(lwork), new Int32Array(liwork), Int32Array.of(liwork), info);
-  if (info[0] !== 0) {
-    throw new MadkitError("BAD_INPUT", `symmetricEigen: LAPACK dsyevd failed with info = ${info[0]} (non-finite entries or no convergence)`);
+  // LAPACK's dsyevd passes NaN through to the eigenvalues without an error: refuse non-finite input here.
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      if (!Number.isFinite(v[i * n + j]!)) {
+        throw new MadkitError("NON_FINITE", `symmetricEigen: entry (${i}, ${j}) of the ${n} x ${n} matrix is ${v[i * n + j]}; expected finite numbers`);
+      }
+    }
+  }
+  // Row-major upper = column-major "L".
+  const info = linalgBackend().syevd(n, v, w);
+  if (info !== 0) {
+    throw new MadkitError("BAD_INPUT", `symmetricEigen: the eigensolver failed with info = ${info} (non-finite entries or no convergence)`);
   }
   // Column-major output: eigenvector j is contiguous at v[j*n .. j*n+n], i.e. row j read row-major.
   return { values: w, vectors: matrix(n, n, v) };
@@ -52,15 +53,14 @@ export function cholesky(a: Float64Array, n: number): CholeskyFactor {
   checkSquare(a, n, "cholesky");
   const f = Float64Array.from(a);
   if (n === 0) return { n, factor: f };
-  const info = new Int32Array(1);
-  openblas().dpotrf_("L", Int32Array.of(n), f, Int32Array.of(n), info);
-  if (info[0]! > 0) {
+  const info = linalgBackend().potrf(n, f);
+  if (info > 0) {
     throw new MadkitError(
       "BAD_INPUT",
-      `cholesky: the ${n} x ${n} matrix is not positive definite (leading minor ${info[0]} is not positive)`,
+      `cholesky: the ${n} x ${n} matrix is not positive definite (leading minor ${info} is not positive)`,
     );
   }
-  if (info[0]! < 0) throw new MadkitError("BAD_ARGUMENT", `cholesky: LAPACK dpotrf rejected argument ${-info[0]!}`);
+  if (info < 0) throw new MadkitError("BAD_ARGUMENT", `cholesky: LAPACK dpotrf rejected argument ${-info}`);
   return { n, factor: f };
 }
 
@@ -75,9 +75,8 @@ export function choleskySolve(c: CholeskyFactor, b: Matrix<Float64Array>): Matri
   // LAPACK wants B column-major: transpose in, transpose out.
   const x = new Float64Array(n * nrhs);
   for (let i = 0; i < n; i++) for (let j = 0; j < nrhs; j++) x[j * n + i] = b.data[i * nrhs + j]!;
-  const info = new Int32Array(1);
-  openblas().dpotrs_("L", Int32Array.of(n), Int32Array.of(nrhs), c.factor, Int32Array.of(n), x, Int32Array.of(n), info);
-  if (info[0] !== 0) throw new MadkitError("BAD_ARGUMENT", `choleskySolve: LAPACK dpotrs rejected argument ${-info[0]!}`);
+  const info = linalgBackend().potrs(n, nrhs, c.factor, x);
+  if (info !== 0) throw new MadkitError("BAD_ARGUMENT", `choleskySolve: LAPACK dpotrs rejected argument ${-info}`);
   const out = new Float64Array(n * nrhs);
   for (let i = 0; i < n; i++) for (let j = 0; j < nrhs; j++) out[i * nrhs + j] = x[j * n + i]!;
   return matrix(n, nrhs, out);
@@ -91,10 +90,9 @@ export function choleskyInverseFactor(c: CholeskyFactor): Float64Array {
   const n = c.n;
   const t = Float64Array.from(c.factor);
   if (n === 0) return t;
-  const info = new Int32Array(1);
   // The factor is lower-triangular column-major; dtrtri inverts it in place, leaving the other triangle alone.
-  openblas().dtrtri_("L", "N", Int32Array.of(n), t, Int32Array.of(n), info);
-  if (info[0] !== 0) throw new MadkitError("BAD_INPUT", `choleskyInverseFactor: the factor is singular (zero pivot ${info[0]})`);
+  const info = linalgBackend().trtri(n, t);
+  if (info !== 0) throw new MadkitError("BAD_INPUT", `choleskyInverseFactor: the factor is singular (zero pivot ${info})`);
   // Column-major lower (j*n + i holds row i, column j, i ≥ j) to row-major lower, zeroing the upper triangle.
   const out = new Float64Array(n * n);
   for (let j = 0; j < n; j++) for (let i = j; i < n; i++) out[i * n + j] = t[j * n + i]!;

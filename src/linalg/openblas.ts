@@ -1,6 +1,7 @@
-// The one place that knows the numeric back end: Debian's OpenBLAS (BLAS + its bundled LAPACK) called
-// through koffi. Loaded lazily on first use; OPENBLAS_CORETYPE is chosen from /proc/cpuinfo before the
-// library loads, because OpenBLAS mis-detects virtualised CPUs as an old core and runs ~5x slower.
+// The system OpenBLAS (BLAS + its bundled LAPACK) called through koffi: the fast back end where it loads
+// (active-backend.ts falls back to the portable kernels where it does not). Loaded lazily on first use;
+// OPENBLAS_CORETYPE is chosen from /proc/cpuinfo before the library loads, because OpenBLAS mis-detects
+// virtualised CPUs as an old core and runs ~5x slower.
 
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -9,7 +10,19 @@ import { MadkitError } from "../errors.js";
 /** Debian packages that provide the library; named in the error when it is missing. */
 export const OPENBLAS_DEBIAN_PACKAGES = "libopenblas0-pthread liblapack3";
 
-const LIBRARY_NAMES = ["libopenblas.so.0", "libopenblas.so", "libopenblas.0.dylib", "libopenblas.dylib"];
+/** How to install it, for messages. */
+export const OPENBLAS_INSTALL_HINT =
+  `apt-get install ${OPENBLAS_DEBIAN_PACKAGES} (Debian/Ubuntu), dnf install openblas (Fedora) or brew install openblas (macOS)`;
+
+const LIBRARY_NAMES = [
+  "libopenblas.so.0",
+  "libopenblas.so",
+  "libopenblas.0.dylib",
+  "libopenblas.dylib",
+  // Homebrew does not link openblas into the loader's path (it is keg-only).
+  "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+  "/usr/local/opt/openblas/lib/libopenblas.dylib",
+];
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -62,7 +75,7 @@ function setCoreType(): void {
   if (core) process.env.OPENBLAS_CORETYPE = core;
 }
 
-/** Load (once) and return the bound functions; throws a MadkitError naming the packages when absent. */
+/** Load (once) and return the bound functions; throws a MadkitError naming the packages when absent or incomplete. */
 export function openblas(): OpenBlas {
   if (cached) return cached;
   setCoreType();
@@ -86,11 +99,16 @@ export function openblas(): OpenBlas {
   if (!lib) {
     throw new MadkitError(
       "NOT_SUPPORTED",
-      `madkit's linear algebra needs the OpenBLAS shared library and none loaded (${failures.join("; ")}). ` +
-        `On Debian/Ubuntu install it with: apt-get install -y ${OPENBLAS_DEBIAN_PACKAGES}`,
+      `the OpenBLAS shared library did not load (${failures.join("; ")}); install it with: ${OPENBLAS_INSTALL_HINT}`,
     );
   }
-  const f = (decl: string): Fn => lib!.func(decl) as Fn;
+  const f = (decl: string): Fn => {
+    try {
+      return lib!.func(decl) as Fn;
+    } catch (e) {
+      throw new MadkitError("NOT_SUPPORTED", `the loaded OpenBLAS lacks ${decl.split("(")[0]} (${(e as Error).message}); install it with: ${OPENBLAS_INSTALL_HINT}`);
+    }
+  };
   // CBLAS enums are plain ints: RowMajor = 101, NoTrans = 111, Trans = 112, Upper = 121, Lower = 122.
   cached = {
     cblas_sgemm: f("void cblas_sgemm(int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int)"),
@@ -107,7 +125,7 @@ export function openblas(): OpenBlas {
     dpotrs_: f("void dpotrs_(char*, int*, int*, double*, int*, double*, int*, int*)"),
     dtrtri_: f("void dtrtri_(char*, char*, int*, double*, int*, int*)"),
     setThreads: f("void openblas_set_num_threads(int)") as (n: number) => void,
-    config: String((lib.func("char* openblas_get_config()") as Fn)()),
+    config: String((f("char* openblas_get_config()") as Fn)()),
   };
   if (threadLimit !== undefined) cached.setThreads(threadLimit);
   return cached;

@@ -18,6 +18,7 @@ import { readSafetensorsHeader } from "../../src/io/safetensors.js";
 import type { Matrix } from "../../src/linalg/matrix.js";
 import { SeededRng } from "../../src/train/rng.js";
 import { FakeSource } from "../activations/fake-source.js";
+import { missingSharedFile } from "../helpers/reference-tools.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "madkit-fit-score-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -73,7 +74,7 @@ test("fit then score on a synthetic store prints per-hook, combined, p-value and
 });
 
 const ckpt = path.join(config.sharedDir, "models/stories260K/stories260K.bin");
-const skip = existsSync(ckpt) ? false : process.env.CI ? false : `no ${ckpt}`;
+const present = existsSync(ckpt);
 
 const GARBAGE = [
   "zxq vbn 8812 @@## kkkk ppp qqq",
@@ -84,7 +85,8 @@ const GARBAGE = [
   "ΑΒΓΔ ЖЗИЙ 漢字かな ★☆♥",
 ];
 
-test("on stories260K, garbage strings score above held-out TinyStories paragraphs, on the fly and from a store identically", { skip }, async () => {
+test("on stories260K, garbage strings score above held-out TinyStories paragraphs, on the fly and from a store identically", async (t) => {
+  if (!present) return t.skip(missingSharedFile(ckpt));
   const story = path.join(config.sharedDir, "data/tinystories/tinystories_sample_niklas6.txt");
   const paragraphs = readFileSync(story, "utf8").split(/\n\s*\n/).map((p) => p.trim()).filter((p) => p.length > 0);
   const trustedFile = path.join(tmp, "trusted.jsonl");

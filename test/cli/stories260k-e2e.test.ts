@@ -1,5 +1,6 @@
 // End to end on the real stories260k checkpoint through the CLI's in-process `run`: extract, shard + combine,
-// hooks, generate. Skipped when the shared models folder is absent (outside CI); see config.sharedDir.
+// hooks, generate. Skipped when the shared models folder is absent (a failure under MADKIT_REQUIRE_REFERENCES=1);
+// see config.sharedDir.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -9,9 +10,10 @@ import { openStore } from "../../src/activations/store.js";
 import { capture, cli } from "../helpers/cli.js";
 import { config } from "../../src/config.js";
 import { loadModel } from "../../src/models/registry.js";
+import { missingSharedFile } from "../helpers/reference-tools.js";
 
 const ckpt = path.join(config.sharedDir, "models/stories260K/stories260K.bin");
-const skip = existsSync(ckpt) ? false : process.env.CI ? false : `no ${ckpt}`;
+const present = existsSync(ckpt);
 
 const TEXTS = [
   "Once upon a time, there was a little girl named Lily.",
@@ -29,7 +31,8 @@ function inputFile(dir: string): string {
   return f;
 }
 
-test("madkit extract on stories260k stores exactly the model's last-token and mean residuals", { skip }, async () => {
+test("madkit extract on stories260k stores exactly the model's last-token and mean residuals", async (t) => {
+  if (!present) return t.skip(missingSharedFile(ckpt));
   const dir = mkdtempSync(path.join(os.tmpdir(), "madkit-e2e-"));
   const input = inputFile(dir);
   const summary = JSON.parse(await cli(["extract", "--model", "stories260k", "--input", input, "--hooks", "blocks.*.hook_resid_post", "--pool", "last", "--out", path.join(dir, "last"), "--chunk", "3", "--batch", "2", "--json"]));
@@ -59,7 +62,8 @@ test("madkit extract on stories260k stores exactly the model's last-token and me
   await source.dispose();
 });
 
-test("madkit extract --shard 0/2 and 1/2, then madkit combine, equal the unsharded stories260k run byte for byte", { skip }, async () => {
+test("madkit extract --shard 0/2 and 1/2, then madkit combine, equal the unsharded stories260k run byte for byte", async (t) => {
+  if (!present) return t.skip(missingSharedFile(ckpt));
   const dir = mkdtempSync(path.join(os.tmpdir(), "madkit-e2e-"));
   const input = inputFile(dir);
   const common = ["--input", input, "--pool", "all", "--hooks", "blocks.1.*,ln_final.hook_normalized", "--chunk", "2"];
@@ -72,14 +76,16 @@ test("madkit extract --shard 0/2 and 1/2, then madkit combine, equal the unshard
   assert.equal(openStore(path.join(dir, "full")).index.hooks.length, 5);
 });
 
-test("madkit hooks lists stories260k's 24 hook points with width 64 (logits 512, the two behaviour hooks 1)", { skip }, async () => {
+test("madkit hooks lists stories260k's 24 hook points with width 64 (logits 512, the two behaviour hooks 1)", async (t) => {
+  if (!present) return t.skip(missingSharedFile(ckpt));
   const out = JSON.parse(await cli(["hooks", "--model", "stories260k", "--json"]));
   assert.equal(out.hooks.length, 24);
   assert.deepEqual(out.hooks.at(-3), { name: "logits", dim: 512, granularity: "token", layer: 5 });
   assert.deepEqual(out.hooks.at(-1), { name: "hook_output_entropy", dim: 1, granularity: "token", layer: 5 });
 });
 
-test("madkit generate continues 'Once upon a time' greedily like the reference llama2.c run", { skip }, async () => {
+test("madkit generate continues 'Once upon a time' greedily like the reference llama2.c run", async (t) => {
+  if (!present) return t.skip(missingSharedFile(ckpt));
   const reference = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.";
   const text = (await cli(["generate", "--model", "stories260k", "--prompt", "Once upon a time", "--steps", "30"])).trim();
   assert.ok(text.length > 40 && reference.startsWith(text), text);

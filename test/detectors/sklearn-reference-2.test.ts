@@ -1,6 +1,7 @@
 // LOF and the Gaussian mixture against scikit-learn 1.2 (Debian python3-sklearn) on the same float64 matrices:
 // LOF(novelty=True)'s −score_samples to 1e-6 relative, and GaussianMixture's score_samples when both EMs start
-// from the same mixture (ours, handed over as weights/means/precisions_init). Fails under CI without sklearn.
+// from the same mixture (ours, handed over as weights/means/precisions_init). Skipped (one line naming
+// python3-sklearn) without it, failed under MADKIT_REQUIRE_REFERENCES=1.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -12,9 +13,10 @@ import { lof } from "../../src/detectors/lof.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
 import { SeededRng } from "../../src/train/rng.js";
 import { plantedOutliers } from "../conformance/planted-outliers.js";
-import { requirePython, runPython } from "../helpers/python.js";
+import { findPython, missingPython, runPython } from "../helpers/python.js";
 
-const { python, skip } = requirePython(["numpy", "sklearn"]);
+const MODULES = ["numpy", "sklearn"];
+const python = findPython(MODULES);
 const dir = mkdtempSync(path.join(os.tmpdir(), "madkit-sklearn2-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -117,21 +119,24 @@ function closeRel(got: ArrayLike<number>, want: number[], tol: number, what: str
 }
 
 for (const k of [5, 20]) {
-  test(`lof k=${k} equals scikit-learn's LocalOutlierFactor(novelty=True) −score_samples to 1e-6 relative, on new rows and on the trusted rows`, { skip }, () => {
+  test(`lof k=${k} equals scikit-learn's LocalOutlierFactor(novelty=True) −score_samples to 1e-6 relative, on new rows and on the trusted rows`, (t) => {
+    if (!python) return t.skip(missingPython(MODULES));
     const fitted = lof({ k }).fit(main.train);
     closeRel(fitted.score(main.test), ref[`lof_${k}`] as number[], 1e-6, `lof ${k} test`);
     closeRel(fitted.score(main.train), ref[`lof_${k}_train`] as number[], 1e-6, `lof ${k} train`);
   });
 }
 
-test("lof matches scikit-learn when a trusted row has more duplicates than k (its own copy may not be among its neighbours)", { skip }, () => {
+test("lof matches scikit-learn when a trusted row has more duplicates than k (its own copy may not be among its neighbours)", (t) => {
+  if (!python) return t.skip(missingPython(MODULES));
   const fitted = lof({ k: 5 }).fit(dup);
   closeRel(fitted.score(dupTest), ref["lof_dup"] as number[], 1e-6, "lof dup test");
   closeRel(fitted.score(dup), ref["lof_dup_train"] as number[], 1e-6, "lof dup train");
 });
 
 for (const covariance of ["full", "diag"] as const) {
-  test(`gaussian mixture (${covariance}) started from the same mixture matches scikit-learn's log-likelihoods within 1e-3 relative on average and stops at the same iteration`, { skip }, () => {
+  test(`gaussian mixture (${covariance}) started from the same mixture matches scikit-learn's log-likelihoods within 1e-3 relative on average and stops at the same iteration`, (t) => {
+    if (!python) return t.skip(missingPython(MODULES));
     const spec = gaussianMixture({ components: GMM_K, covariance, seed: 4 });
     const fitted = spec.fit(mixTrain);
     // fit() starts from gaussianMixtureInit with the same params: the mixture sklearn was handed.

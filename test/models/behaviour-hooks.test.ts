@@ -10,9 +10,11 @@ import { poolTokens } from "../../src/activations/pooling.js";
 import { config } from "../../src/config.js";
 import { behaviourFromLogits, OUTPUT_ENTROPY_HOOK, TOKEN_NLL_HOOK } from "../../src/models/behaviour-hooks.js";
 import { loadLlama2cSource } from "../../src/models/llama2c/source.js";
+import { missingSharedFile } from "../helpers/reference-tools.js";
 
 const dir = path.join(config.sharedDir, "models/stories260K");
-const skip = existsSync(path.join(dir, "stories260K.bin")) ? false : process.env.CI ? false : `no ${dir}`;
+const ckpt = path.join(dir, "stories260K.bin");
+const present = existsSync(ckpt);
 
 const TEXTS = [
   "Once upon a time, there was a little girl named Lily. She loved to play outside.",
@@ -28,7 +30,8 @@ function entropy64(p: Float64Array): number {
 
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) <= 1e-5 * (1 + Math.abs(b)), `${what}: ${a} vs ${b}`);
 
-test("hook_token_nll row t equals tokenLogProbs entry t−1, row 0 is 0, and mean pooling is the mean NLL over all rows", { skip }, async () => {
+test("hook_token_nll row t equals tokenLogProbs entry t−1, row 0 is 0, and mean pooling is the mean NLL over all rows", async (t) => {
+  if (!present) return t.skip(missingSharedFile(ckpt));
   const src = await loadLlama2cSource({ checkpoint: path.join(dir, "stories260K.bin"), tokenizer: path.join(dir, "tok512.bin") });
   const r = await src.forward(TEXTS, { hooks: [TOKEN_NLL_HOOK] });
   TEXTS.forEach((text, i) => {
@@ -45,7 +48,8 @@ test("hook_token_nll row t equals tokenLogProbs entry t−1, row 0 is 0, and mea
   assert.equal(r.activations[0]!.has("logits"), false, "logits are used internally, not returned unasked");
 });
 
-test("hook_output_entropy equals the float64 entropy of the next-token distribution at every position", { skip }, async () => {
+test("hook_output_entropy equals the float64 entropy of the next-token distribution at every position", async (t) => {
+  if (!present) return t.skip(missingSharedFile(ckpt));
   const src = await loadLlama2cSource({ checkpoint: path.join(dir, "stories260K.bin"), tokenizer: path.join(dir, "tok512.bin") });
   const r = await src.forward(TEXTS, { hooks: [OUTPUT_ENTROPY_HOOK, "logits", TOKEN_NLL_HOOK] });
   const V = src.info.vocabSize;

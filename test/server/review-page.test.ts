@@ -5,15 +5,13 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { chromium } from "playwright-core";
+import { missingReference } from "../helpers/reference-tools.js";
 import { startTestMonitor, textSource } from "./fixture.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
 test("a reviewer sees texts, per-hook bars and the probe score, and labels items with the a / b keys", async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) throw new Error(`CI requires ${CHROMIUM} (apt-get install chromium)`);
-    return t.skip(`${CHROMIUM} not installed (apt-get install chromium)`);
-  }
+  if (!existsSync(CHROMIUM)) return t.skip(missingReference(`Chromium (${CHROMIUM})`, "chromium"));
   const m = await startTestMonitor({ source: textSource() });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   try {

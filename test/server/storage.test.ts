@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { LATEST_SCHEMA_VERSION } from "../../src/server/migrations.js";
 import { openStore } from "../../src/server/open-store.js";
 import type { MonitorStore, NewItem } from "../../src/server/storage.js";
-import { startPgCluster, type PgCluster } from "./postgres-cluster.js";
+import { missingPostgres, startPgCluster } from "./postgres-cluster.js";
 
 function item(i: number): NewItem {
   const a = new Float32Array([i, -0.1 * i, Math.fround(1 / 3), 3.4e38, -0, 1e-45]);
@@ -94,11 +94,10 @@ const dir = mkdtempSync(path.join(tmpdir(), "madkit-store-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 storageSuite("sqlite", () => openStore(path.join(dir, "a.sqlite")));
 
-const pg = await startPgCluster();
-if (pg.cluster) {
-  const cluster: PgCluster = pg.cluster;
+const cluster = await startPgCluster();
+if (cluster) {
   after(() => cluster.stop());
   storageSuite("postgres", () => openStore(cluster.url));
 } else {
-  test("storage conformance: postgres", (t) => t.skip(pg.skip));
+  test("storage conformance: postgres", (t) => t.skip(missingPostgres()));
 }
