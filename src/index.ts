@@ -64,8 +64,8 @@ export {
   type BundleScores,
   type FitBundleOptions,
   type HookContribution,
-} from "./detectors/bundle.js";
-export { COMBINERS, combineScores, HookNormaliser, hookTerms, parseCombiner, reduceTerms, type Combiner } from "./detectors/combine.js";
+} from "./bundle/bundle.js";
+export { COMBINERS, combineScores, HookNormaliser, hookTerms, parseCombiner, reduceTerms, type Combiner } from "./bundle/combine.js";
 export { ConformalCalibration, conformalFlag, conformalPValue, conformalThreshold, maxExceedances } from "./eval/conformal.js";
 export { BEHAVIOUR_HOOKS, behaviourFromLogits, behaviourHookPoints, isBehaviourHook, OUTPUT_ENTROPY_HOOK, TOKEN_NLL_HOOK } from "./models/behaviour-hooks.js";
 
@@ -90,8 +90,8 @@ export { runBench, hooksFor, type BenchOptions, type BenchProgress } from "./ben
 export { writeResults, RESULTS_FILE } from "./bench/write-results.js";
 export { extractForBench, benchStoreKey, type BenchExtractOptions, type ExtractedActivations } from "./bench/extraction.js";
 export { SELECTION_CRITERION, selectOnValidation } from "./bench/selection.js";
-export { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type ResultRecord, type Selection, type AtAlpha, type WithCi, type PlanSummary } from "./bench/results.js";
-export { bootstrapMetrics, percentileInterval, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type MetricsWithCi, type Interval } from "./eval/bootstrap.js";
+export { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type ResultRecord, type Selection, type AtAlpha, type WithCi, type PlanSummary } from "./results/contract.js";
+export { bootstrapMetrics, bootstrapStatistic, percentileInterval, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type MetricsWithCi, type Interval, type QuantileRule, type StatisticWithCi } from "./eval/bootstrap.js";
 
 // Training the story models (jax-js), the backdoor and capability-gap tasks
 export { checkpointFromParams, FINE_TUNE_DEFAULTS, fineTuneLlama, type FineTuneOptions, type FineTuneProgress, type FineTuneResult, type TrainingSequence } from "./train/llama/fine-tune.js";

@@ -19,7 +19,7 @@ import {
   type TriggerKind,
 } from "../train/llama/backdoor-training.js";
 import { modelPlan, type BenchPlan, type ModelPlan, type PlannedTask } from "./plan.js";
-import type { BackdoorSummary, SkippedTaskNote } from "./results.js";
+import type { BackdoorSummary, SkippedTaskNote } from "../results/contract.js";
 
 export const BACKDOOR_TASKS = ["backdoor-rare", "backdoor-phrase"] as const;
 export type BackdoorTaskName = (typeof BACKDOOR_TASKS)[number];

@@ -10,7 +10,7 @@ import {
 } from "../tasks/gap/run-capability-gap.js";
 import { WEAK_MODEL_DESCRIPTIONS, WEAK_MODEL_NAMES } from "../tasks/gap/weak-models.js";
 import type { BenchPlan } from "./plan.js";
-import type { CapabilityGapSummary, ResultRecord } from "./results.js";
+import type { CapabilityGapSummary, ResultRecord } from "../results/contract.js";
 
 export const CAPABILITY_GAP_TASK = "capability-gap";
 

@@ -1,8 +1,8 @@
 // `combined:max` / `combined:mean` rows: one detector's scores over all its hooks turned into one score per
 // input. Each hook's scores are z-scored by their mean / std on trusted.validation (held out from fitting and
-// from threshold calibration), then reduced with src/detectors/combine.ts — the same combiner bundles use.
+// from threshold calibration), then reduced with src/bundle/combine.ts — the same combiner bundles use.
 
-import { combineScores, HookNormaliser, type Combiner } from "../detectors/combine.js";
+import { combineScores, HookNormaliser, type Combiner } from "../bundle/combine.js";
 
 /** Per-hook scores of one set of inputs, keyed by hook name, all of the same length. */
 export type ScoresByHook = ReadonlyMap<string, Float64Array>;

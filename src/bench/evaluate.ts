@@ -4,9 +4,9 @@
 import { bootstrapMetrics } from "../eval/bootstrap.js";
 import { fprAtTpr, tprAtFpr } from "../eval/ranking-metrics.js";
 import { calibrateThreshold } from "../eval/threshold-metrics.js";
-import { streamSeed } from "../tasks/seeded-sampling.js";
+import { streamSeed } from "../random/seeded-sampling.js";
 import type { TaskItem, UntrustedSplit } from "../tasks/task.js";
-import type { AtAlpha, ResultRecord } from "./results.js";
+import type { AtAlpha, ResultRecord } from "../results/contract.js";
 import type { EvalSubset } from "./subsets.js";
 
 /** Everything about a row except its numbers. */

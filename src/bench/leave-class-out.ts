@@ -4,7 +4,7 @@
 
 import type { TaskItem, UntrustedSplit } from "../tasks/task.js";
 import { evaluateSplit, type RowIdentity } from "./evaluate.js";
-import type { ResultRecord, Selection } from "./results.js";
+import type { ResultRecord, Selection } from "../results/contract.js";
 import { greater, SELECTION_CRITERION, selectionRank } from "./selection.js";
 import type { EvalSubset } from "./subsets.js";
 

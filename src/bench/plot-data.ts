@@ -2,7 +2,7 @@
 // results.json should stay small) and score histograms of normal vs anomalous inputs with the threshold.
 
 import { rocCurve } from "../eval/ranking-metrics.js";
-import type { RocPoints, ScoreHistogram } from "./results.js";
+import type { RocPoints, ScoreHistogram } from "../results/contract.js";
 
 /** The ROC curve with at most about `maxPoints` points, always keeping both ends. */
 export function downsampledRoc(key: string, scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints = 50): RocPoints {

@@ -7,7 +7,7 @@ import { createDetector } from "../detectors/registry.js";
 import { MadkitError } from "../errors.js";
 import { auroc } from "../eval/ranking-metrics.js";
 import { calibrateThreshold, metricsAtThreshold } from "../eval/threshold-metrics.js";
-import { matrix, type Matrix } from "../linalg/matrix.js";
+import { matrix, takeRows32, type Matrix } from "../linalg/matrix.js";
 import type { Task, TaskItem, UntrustedSplit } from "../tasks/task.js";
 import { anomalySubsets } from "./subsets.js";
 
@@ -114,17 +114,11 @@ export interface PoolingStudyOptions {
   readonly seed: number;
 }
 
-function takeRows(m: Matrix, rows: ArrayLike<number>): Matrix<Float32Array> {
-  const out = new Float32Array(rows.length * m.cols);
-  for (let k = 0; k < rows.length; k++) out.set(m.data.subarray(rows[k]! * m.cols, (rows[k]! + 1) * m.cols), k * m.cols);
-  return matrix(rows.length, m.cols, out);
-}
-
 /** Token rows of the given inputs, and the offsets of each input inside them. */
 function tokenRowsOf(m: Matrix, off: Int32Array, inputs: readonly number[]): { rows: Matrix<Float32Array>; offsets: Int32Array } {
   const idx: number[] = [];
   for (const i of inputs) for (let t = off[i]!; t < off[i + 1]!; t++) idx.push(t);
-  return { rows: takeRows(m, idx), offsets: tokenOffsets(inputs.map((i) => off[i + 1]! - off[i]!)) };
+  return { rows: takeRows32(m, idx), offsets: tokenOffsets(inputs.map((i) => off[i + 1]! - off[i]!)) };
 }
 
 /** Validation (or test) metrics of every hook × pooling × detector; the length baseline comes first as `length:tokens`. */
@@ -176,8 +170,8 @@ export function poolingStudy(o: PoolingStudyOptions): PoolingStudyRow[] {
       if (pooling === "sequence" || !pooling.startsWith("token:")) {
         const pooled = pooling === "sequence" ? m : poolTokenRows(m, off, pooling as "mean" | "rootn" | "max" | "mean+max");
         for (const d of o.detectors) {
-          const f = createDetector(d.kind, { ...d.params }).fit(takeRows(pooled, fitIdx));
-          out.push(row(hook, pooling, d.name, f.score(takeRows(pooled, calIdx)), f.score(takeRows(pooled, splitRows))));
+          const f = createDetector(d.kind, { ...d.params }).fit(takeRows32(pooled, fitIdx));
+          out.push(row(hook, pooling, d.name, f.score(takeRows32(pooled, calIdx)), f.score(takeRows32(pooled, splitRows))));
         }
         continue;
       }

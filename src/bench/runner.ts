@@ -37,7 +37,7 @@ import { bagOfWordsScores, fitBagOfWords, tokenIdsOf, withBagOfWordsBaselines, t
 import { lengthScores, type LengthUnit } from "./length-baseline.js";
 import { makePlan, type BenchPlan, type ModelPlan, type PlannedDetector, type PlanOptions } from "./plan.js";
 import { downsampledRoc, scoreHistogram } from "./plot-data.js";
-import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BackdoorSummary, type BenchResults, type CapabilityGapSummary, type FailureExample, type SkippedTaskNote, type FailureMode, type ResultRecord, type RocPoints, type ScoreHistogram, type Selection, type TaskSummary } from "./results.js";
+import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BackdoorSummary, type BenchResults, type CapabilityGapSummary, type FailureExample, type SkippedTaskNote, type FailureMode, type ResultRecord, type RocPoints, type ScoreHistogram, type Selection, type TaskSummary } from "../results/contract.js";
 import { SELECTION_ALPHA, SELECTION_CRITERION, selectOnValidation } from "./selection.js";
 import { anomalySubsets, shiftSubsets } from "./subsets.js";
 import { exampleTokenViews } from "./token-spans.js";

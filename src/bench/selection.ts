@@ -1,7 +1,7 @@
 // Choosing one detector × hook per task × model on the validation split only, then reporting its test record:
 // the numbers a user would get by deploying what the validation data recommended.
 
-import type { ResultRecord, Selection } from "./results.js";
+import type { ResultRecord, Selection } from "../results/contract.js";
 
 export const SELECTION_ALPHA = 0.05;
 export const SELECTION_MIN_PRECISION = 0.9;

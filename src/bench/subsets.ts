@@ -4,7 +4,7 @@
 // shift is its own control (the benign-shift task, and `shiftFpr` beside every anomaly record).
 
 import { lengthMatch } from "../tasks/length.js";
-import { streamSeed } from "../tasks/seeded-sampling.js";
+import { streamSeed } from "../random/seeded-sampling.js";
 import type { TaskItem } from "../tasks/task.js";
 
 export interface EvalSubset {

@@ -5,12 +5,12 @@
 import type { FittedDetector } from "../detectors/detector.js";
 import { createDetector } from "../detectors/registry.js";
 import { ConformalCalibration } from "../eval/conformal.js";
-import { anomalousSpan, scoreTokens } from "../eval/token-scores.js";
+import { anomalousSpan, scoreTokens } from "./token-scores.js";
 import { matrix } from "../linalg/matrix.js";
 import type { ActivationSource, HookPoint } from "../models/source.js";
-import { rngFor, sampleWithoutReplacement } from "../tasks/seeded-sampling.js";
+import { rngFor, sampleWithoutReplacement } from "../random/seeded-sampling.js";
 import type { PlannedDetector } from "./plan.js";
-import type { FailureExample, ResultRecord } from "./results.js";
+import type { FailureExample, ResultRecord } from "../results/contract.js";
 
 export interface TokenHookChoice {
   readonly hook: string;

@@ -3,7 +3,7 @@
 
 import path from "node:path";
 import { writeFileAtomic } from "../io/atomic-write.js";
-import type { BenchResults } from "./results.js";
+import type { BenchResults } from "../results/contract.js";
 
 export const RESULTS_FILE = "results.json";
 

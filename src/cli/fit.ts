@@ -3,8 +3,8 @@
 
 import { Command, InvalidArgumentError } from "commander";
 import { openStore } from "../activations/store.js";
-import { BUNDLE_DEFAULTS, fitBundle } from "../detectors/bundle.js";
-import { COMBINERS, type Combiner } from "../detectors/combine.js";
+import { BUNDLE_DEFAULTS, fitBundle } from "../bundle/bundle.js";
+import { COMBINERS, type Combiner } from "../bundle/combine.js";
 import { createDetector } from "../detectors/registry.js";
 import type { CliIo } from "./cli-io.js";
 import { choiceFlag, intFlag } from "./flags.js";

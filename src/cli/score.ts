@@ -7,7 +7,7 @@ import { readInputs, type InputLabel } from "../activations/input-reader.js";
 import { extractPooled } from "../activations/pooled-in-memory.js";
 import type { Pooling } from "../activations/pooling.js";
 import { openStore } from "../activations/store.js";
-import { loadBundle, type BundleScores, type FittedBundle } from "../detectors/bundle.js";
+import { loadBundle, type BundleScores, type FittedBundle } from "../bundle/bundle.js";
 import { isMadkitError, MadkitError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Matrix } from "../linalg/matrix.js";

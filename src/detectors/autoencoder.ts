@@ -5,82 +5,60 @@
 import { z } from "zod";
 import type { Matrix } from "../linalg/matrix.js";
 import { AutoencoderNet, type AutoencoderOptions } from "../train/autoencoder-net.js";
-import { netTensors, restoreNet } from "../train/saved-net.js";
 import { trainingParamsShape, trainOptionsOf } from "../train/training-params.js";
-import type { Contribution, DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseParams, parseWith, type LoadedDetector, saveEnvelope } from "./envelope.js";
-import { checkFitInput, checkScoreInput } from "./input-checks.js";
+import { CheckedSpec } from "./checked-spec.js";
+import type { Contribution, Explanation } from "./detector.js";
+import type { LoadedDetector } from "./envelope.js";
+import { checkScoreInput } from "./input-checks.js";
+import {
+  bottleneckArchitecture,
+  bottleneckParamsShape,
+  bottleneckStateSchema,
+  FittedBottleneckNet,
+  loadTrainedNet,
+  trainingCurve,
+  type BottleneckArchitecture,
+  type BottleneckState,
+} from "./trained-net-detector.js";
 
 export const AUTOENCODER = "autoencoder";
 
 const paramsSchema = z
   .object({
-    /** Encoder hidden widths (the decoder mirrors them); null = [min(128, max(2·latent, d))]. [] = linear. */
-    hidden: z.array(z.number().int().positive()).nullable().default(null),
-    /** Bottleneck width; null = clamp(⌈d/4⌉, 1, 32). */
-    latent: z.number().int().positive().nullable().default(null),
-    activation: z.enum(["relu", "gelu"]).default("relu"),
+    ...bottleneckParamsShape,
     ...trainingParamsShape,
   })
   .strict();
 
 export type AutoencoderParams = z.infer<typeof paramsSchema>;
 
-const stateSchema = z.object({
-  hidden: z.array(z.number().int().positive()),
-  latent: z.number().int().positive(),
-  bestEpoch: z.number().int(),
-  trainLoss: z.array(z.number()),
-  validationLoss: z.array(z.number()),
-});
-
 /** The architecture the auto (null) sizes resolve to for d input features. */
-export function autoencoderArchitecture(p: AutoencoderParams, d: number): { hidden: number[]; latent: number } {
-  const latent = p.latent ?? Math.min(32, Math.max(1, Math.ceil(d / 4)));
-  const hidden = p.hidden ?? [Math.min(128, Math.max(2 * latent, d))];
-  return { hidden, latent };
+export function autoencoderArchitecture(p: AutoencoderParams, d: number): BottleneckArchitecture {
+  return bottleneckArchitecture(p, d, 32);
 }
 
-function netOptions(p: AutoencoderParams, arch: { hidden: number[]; latent: number }): AutoencoderOptions {
+function netOptions(p: AutoencoderParams, arch: BottleneckArchitecture): AutoencoderOptions {
   return { hidden: arch.hidden, latent: arch.latent, activation: p.activation, standardize: p.standardize, train: trainOptionsOf(p) };
 }
 
-export class AutoencoderSpec implements DetectorSpec<AutoencoderParams> {
-  readonly kind = AUTOENCODER;
-  readonly params: Readonly<AutoencoderParams>;
+export class AutoencoderSpec extends CheckedSpec<typeof AUTOENCODER, AutoencoderParams, FittedAutoencoder> {
   constructor(params: Partial<AutoencoderParams> = {}) {
-    this.params = parseParams(paramsSchema, params, AUTOENCODER);
+    super(AUTOENCODER, paramsSchema, params);
   }
 
-  fit(trusted: Matrix): FittedAutoencoder {
-    checkFitInput(trusted, AUTOENCODER);
+  protected fitChecked(trusted: Matrix): FittedAutoencoder {
     const arch = autoencoderArchitecture(this.params, trusted.cols);
     const { net, result } = AutoencoderNet.train(trusted, netOptions(this.params, arch));
-    return new FittedAutoencoder(this.params, net, trusted.rows, {
-      ...arch,
-      bestEpoch: result.bestEpoch,
-      trainLoss: result.trainLoss,
-      validationLoss: result.validationLoss,
-    });
+    return new FittedAutoencoder(this.params, net, trusted.rows, { ...arch, ...trainingCurve(result) });
   }
 }
 
-export class FittedAutoencoder implements FittedDetector<AutoencoderParams> {
-  readonly kind = AUTOENCODER;
-  readonly dim: number;
-
-  constructor(
-    readonly params: Readonly<AutoencoderParams>,
-    readonly net: AutoencoderNet,
-    readonly nTrain: number,
-    /** Resolved architecture and the training curve. */
-    readonly state: z.infer<typeof stateSchema>,
-  ) {
-    this.dim = net.inputDim;
+export class FittedAutoencoder extends FittedBottleneckNet<typeof AUTOENCODER, AutoencoderParams, AutoencoderNet> {
+  constructor(params: Readonly<AutoencoderParams>, net: AutoencoderNet, nTrain: number, state: BottleneckState) {
+    super(AUTOENCODER, params, net, nTrain, state);
   }
 
-  score(x: Matrix): Float64Array {
-    checkScoreInput(x, this.dim, AUTOENCODER);
+  protected scoreChecked(x: Matrix): Float64Array {
     return this.net.reconstructionError(x);
   }
 
@@ -106,21 +84,10 @@ export class FittedAutoencoder implements FittedDetector<AutoencoderParams> {
     return out;
   }
 
-  save(dir: string): void {
-    saveEnvelope(
-      dir,
-      { kind: AUTOENCODER, params: this.params, state: { ...this.state }, dim: this.dim, nTrain: this.nTrain },
-      netTensors(this.net.params, this.net.standardizer),
-    );
-  }
-
   static restore(loaded: LoadedDetector): FittedAutoencoder {
-    const params = parseWith(loaded, "params", paramsSchema);
-    const state = parseWith(loaded, "state", stateSchema);
-    const d = loaded.envelope.meta.dim;
-    const { params: weights, standardizer } = restoreNet(loaded.dir, loaded.tensors, params.standardize, d);
-    const net = AutoencoderNet.fromState(netOptions(params, state), d, standardizer, weights, loaded.dir);
-    return new FittedAutoencoder(params, net, loaded.envelope.meta.nTrain, state);
+    const { params, state, dim, nTrain, weights, standardizer } = loadTrainedNet(loaded, paramsSchema, bottleneckStateSchema);
+    const net = AutoencoderNet.fromState(netOptions(params, state), dim, standardizer, weights, loaded.dir);
+    return new FittedAutoencoder(params, net, nTrain, state);
   }
 }
 

@@ -4,6 +4,7 @@
 
 import { gemm } from "../linalg/blas.js";
 import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
+import type { Contribution } from "./detector.js";
 import { throwNonFinite } from "./input-checks.js";
 
 const BLOCK = 2048;
@@ -75,4 +76,14 @@ export function topK(values: ArrayLike<number>, k: number): { index: number; val
     out[p] = { index: i, value: v };
   }
   return out;
+}
+
+/** The `top` largest of a row's additive score parts as contributions, each with its share of `total`. */
+export function topContributions(parts: ArrayLike<number>, top: number, kind: Contribution["kind"], total: number): Contribution[] {
+  return topK(parts, Math.min(top, parts.length)).map(({ index, value }) => ({
+    kind,
+    index,
+    contribution: value,
+    share: total > 0 ? value / total : 0,
+  }));
 }

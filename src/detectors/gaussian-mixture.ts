@@ -7,7 +7,7 @@ import { isMadkitError, MadkitError } from "../errors.js";
 import { gemm, gramInto } from "../linalg/blas.js";
 import { cholesky, choleskyDiagonal, choleskyInverseFactor } from "../linalg/lapack.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
-import { SeededRng } from "../train/rng.js";
+import { SeededRng } from "../random/seeded-rng.js";
 import { Directions, forEachCentredBlock, topK } from "./centred-projection.js";
 import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
 import { parseParams, parseWith, type LoadedDetector, tensorOf, saveEnvelope } from "./envelope.js";

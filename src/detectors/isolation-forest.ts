@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { MadkitError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
-import { SeededRng } from "../train/rng.js";
+import { SeededRng } from "../random/seeded-rng.js";
 import type { Contribution, DetectorSpec, Explanation, FittedDetector } from "./detector.js";
 import { parseWith, saveEnvelope, tensorOf, type LoadedDetector } from "./envelope.js";
 import { checkFitInput, checkScoreInput } from "./input-checks.js";

@@ -6,11 +6,13 @@ import { z } from "zod";
 import { gemm, gramInto } from "../linalg/blas.js";
 import { symmetricEigen } from "../linalg/lapack.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
-import { topK } from "./centred-projection.js";
-import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseParams, parseWith, type LoadedDetector, saveEnvelope } from "./envelope.js";
-import { checkFitInput, checkScoreInput } from "./input-checks.js";
+import { topContributions } from "./centred-projection.js";
+import { CheckedSpec } from "./checked-spec.js";
+import type { Explanation } from "./detector.js";
+import type { LoadedDetector } from "./envelope.js";
+import { checkScoreInput } from "./input-checks.js";
 import { TrustedWhitening } from "./trusted-whitening.js";
+import { FittedWhitenedBatch, loadWhitened, whiteningParamsShape } from "./whitened-batch.js";
 
 export const QUE = "que";
 
@@ -18,8 +20,7 @@ const paramsSchema = z
   .object({
     /** Inverse temperature α of the matrix exponential: how sharply Q concentrates on the batch's excess-variance directions. */
     alpha: z.number().nonnegative().default(4),
-    /** Trusted covariance estimator used for whitening (as the mahalanobis detector's). */
-    covariance: z.enum(["empirical", "ledoit-wolf", "oas"]).default("ledoit-wolf"),
+    ...whiteningParamsShape,
   })
   .strict();
 
@@ -31,31 +32,19 @@ export interface QueDirections {
   readonly vectors: Matrix<Float64Array>;
 }
 
-export class QueSpec implements DetectorSpec<QueParams> {
-  readonly kind = QUE;
-  readonly params: Readonly<QueParams>;
+export class QueSpec extends CheckedSpec<typeof QUE, QueParams, FittedQue> {
   constructor(params: Partial<QueParams> = {}) {
-    this.params = parseParams(paramsSchema, params, "que");
+    super(QUE, paramsSchema, params);
   }
 
-  fit(trusted: Matrix): FittedQue {
-    checkFitInput(trusted, QUE);
+  protected fitChecked(trusted: Matrix): FittedQue {
     return new FittedQue(this.params, TrustedWhitening.fit(trusted, this.params.covariance));
   }
 }
 
-const stateSchema = z.object({ shrinkage: z.number().min(0).max(1) });
-
-export class FittedQue implements FittedDetector<QueParams> {
-  readonly kind = QUE;
-  readonly scope = "batch" as const;
-  readonly dim: number;
-
-  constructor(
-    readonly params: Readonly<QueParams>,
-    readonly whitening: TrustedWhitening,
-  ) {
-    this.dim = whitening.dim;
+export class FittedQue extends FittedWhitenedBatch<typeof QUE, QueParams> {
+  constructor(params: Readonly<QueParams>, whitening: TrustedWhitening) {
+    super(QUE, params, whitening);
   }
 
   /** Whitened rows and Q's eigen-decomposition for this batch. */
@@ -124,31 +113,14 @@ export class FittedQue implements FittedDetector<QueParams> {
       const row = parts.subarray(i * d, (i + 1) * d);
       let s = 0;
       for (let j = 0; j < d; j++) s += row[j]!;
-      out.push({
-        score: s,
-        top: topK(row, Math.min(top, d)).map(({ index, value }) => ({
-          kind: "direction" as const,
-          index,
-          contribution: value,
-          share: s > 0 ? value / s : 0,
-        })),
-      });
+      out.push({ score: s, top: topContributions(row, top, "direction", s) });
     }
     return out;
   }
 
-  save(dir: string): void {
-    saveEnvelope(
-      dir,
-      { kind: QUE, params: this.params, state: { shrinkage: this.whitening.gaussian.shrinkage }, dim: this.dim, nTrain: this.whitening.gaussian.nTrain },
-      this.whitening.tensors(),
-    );
-  }
-
   static restore(loaded: LoadedDetector): FittedQue {
-    const params = parseWith(loaded, "params", paramsSchema);
-    const state = parseWith(loaded, "state", stateSchema);
-    return new FittedQue(params, TrustedWhitening.restore(loaded, params.covariance, state.shrinkage));
+    const { params, whitening } = loadWhitened(loaded, paramsSchema);
+    return new FittedQue(params, whitening);
   }
 }
 

@@ -6,12 +6,13 @@
 
 import { z } from "zod";
 import type { Matrix } from "../linalg/matrix.js";
-import { netTensors, restoreNet } from "../train/saved-net.js";
 import { SparseAutoencoderNet, type SparseAutoencoderOptions } from "../train/sparse-autoencoder-net.js";
 import { trainingParamsShape, trainOptionsOf } from "../train/training-params.js";
-import type { Contribution, DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseParams, parseWith, type LoadedDetector, tensorOf, saveEnvelope } from "./envelope.js";
-import { checkFitInput, checkScoreInput } from "./input-checks.js";
+import { CheckedSpec } from "./checked-spec.js";
+import type { Contribution, Explanation } from "./detector.js";
+import { tensorOf, type LoadedDetector, type Tensor } from "./envelope.js";
+import { checkScoreInput } from "./input-checks.js";
+import { FittedTrainedNet, loadTrainedNet, trainingCurve, trainingCurveShape, type TrainingCurve } from "./trained-net-detector.js";
 
 export const SPARSE_AUTOENCODER = "sparse-autoencoder";
 
@@ -39,9 +40,7 @@ const stateSchema = z.object({
   nTrusted: z.number().int().positive(),
   meanError: z.number().positive(),
   meanRarity: z.number().positive(),
-  bestEpoch: z.number().int(),
-  trainLoss: z.array(z.number()),
-  validationLoss: z.array(z.number()),
+  ...trainingCurveShape,
 });
 
 /** A dictionary feature's part of the score, with what `explain` promises to say about it. */
@@ -62,40 +61,29 @@ function netOptions(p: SparseAutoencoderParams, features: number): SparseAutoenc
   };
 }
 
-export class SparseAutoencoderSpec implements DetectorSpec<SparseAutoencoderParams> {
-  readonly kind = SPARSE_AUTOENCODER;
-  readonly params: Readonly<SparseAutoencoderParams>;
+export class SparseAutoencoderSpec extends CheckedSpec<typeof SPARSE_AUTOENCODER, SparseAutoencoderParams, FittedSparseAutoencoder> {
   constructor(params: Partial<SparseAutoencoderParams> = {}) {
-    this.params = parseParams(paramsSchema, params, SPARSE_AUTOENCODER);
+    super(SPARSE_AUTOENCODER, paramsSchema, params);
   }
 
-  fit(trusted: Matrix): FittedSparseAutoencoder {
-    checkFitInput(trusted, SPARSE_AUTOENCODER);
+  protected fitChecked(trusted: Matrix): FittedSparseAutoencoder {
     const features = this.params.features ?? 2 * trusted.cols;
     const { net, result } = SparseAutoencoderNet.train(trusted, netOptions(this.params, features));
-    return new FittedSparseAutoencoder(this.params, net, trusted.rows, {
-      bestEpoch: result.bestEpoch,
-      trainLoss: result.trainLoss,
-      validationLoss: result.validationLoss,
-    });
+    return new FittedSparseAutoencoder(this.params, net, trusted.rows, trainingCurve(result));
   }
 }
 
-export class FittedSparseAutoencoder implements FittedDetector<SparseAutoencoderParams> {
-  readonly kind = SPARSE_AUTOENCODER;
-  readonly dim: number;
-
+export class FittedSparseAutoencoder extends FittedTrainedNet<typeof SPARSE_AUTOENCODER, SparseAutoencoderParams, SparseAutoencoderNet> {
   constructor(
-    readonly params: Readonly<SparseAutoencoderParams>,
-    readonly net: SparseAutoencoderNet,
-    readonly nTrain: number,
-    readonly curve: { bestEpoch: number; trainLoss: number[]; validationLoss: number[] },
+    params: Readonly<SparseAutoencoderParams>,
+    net: SparseAutoencoderNet,
+    nTrain: number,
+    readonly curve: TrainingCurve,
   ) {
-    this.dim = net.inputDim;
+    super(SPARSE_AUTOENCODER, params, net, nTrain);
   }
 
-  score(x: Matrix): Float64Array {
-    checkScoreInput(x, this.dim, SPARSE_AUTOENCODER);
+  protected scoreChecked(x: Matrix): Float64Array {
     return this.net.score(x);
   }
 
@@ -128,40 +116,29 @@ export class FittedSparseAutoencoder implements FittedDetector<SparseAutoencoder
     });
   }
 
-  save(dir: string): void {
+  protected savedState(): Record<string, unknown> {
     const { stats } = this.net;
-    saveEnvelope(
-      dir,
-      {
-        kind: SPARSE_AUTOENCODER,
-        params: this.params,
-        state: {
-          features: this.net.options.features,
-          nTrusted: stats.nTrusted,
-          meanError: stats.meanError,
-          meanRarity: stats.meanRarity,
-          ...this.curve,
-        },
-        dim: this.dim,
-        nTrain: this.nTrain,
-      },
-      {
-        ...netTensors(this.net.params, this.net.standardizer),
-        "sae.firing_counts": { shape: [stats.firingCounts.length], data: stats.firingCounts },
-      },
-    );
+    return {
+      features: this.net.options.features,
+      nTrusted: stats.nTrusted,
+      meanError: stats.meanError,
+      meanRarity: stats.meanRarity,
+      ...this.curve,
+    };
+  }
+
+  protected override savedTensors(): Record<string, Tensor> {
+    const { firingCounts } = this.net.stats;
+    return { ...super.savedTensors(), "sae.firing_counts": { shape: [firingCounts.length], data: firingCounts } };
   }
 
   static restore(loaded: LoadedDetector): FittedSparseAutoencoder {
-    const params = parseWith(loaded, "params", paramsSchema);
-    const state = parseWith(loaded, "state", stateSchema);
-    const d = loaded.envelope.meta.dim;
-    const { params: weights, standardizer } = restoreNet(loaded.dir, loaded.tensors, params.standardize, d);
+    const { params, state, dim: d, nTrain, weights, standardizer } = loadTrainedNet(loaded, paramsSchema, stateSchema);
     const firingCounts = tensorOf(loaded, "sae.firing_counts", Float64Array);
     const stats = { firingCounts, nTrusted: state.nTrusted, meanError: state.meanError, meanRarity: state.meanRarity };
     const net = SparseAutoencoderNet.fromState(netOptions(params, state.features), d, standardizer, weights, stats, loaded.dir);
     const { bestEpoch, trainLoss, validationLoss } = state;
-    return new FittedSparseAutoencoder(params, net, loaded.envelope.meta.nTrain, { bestEpoch, trainLoss, validationLoss });
+    return new FittedSparseAutoencoder(params, net, nTrain, { bestEpoch, trainLoss, validationLoss });
   }
 }
 

@@ -7,11 +7,13 @@ import { z } from "zod";
 import { gemvInto, gramInto } from "../linalg/blas.js";
 import { symmetricEigen } from "../linalg/lapack.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
-import { topK } from "./centred-projection.js";
-import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { parseParams, parseWith, type LoadedDetector, saveEnvelope } from "./envelope.js";
-import { checkFitInput, checkScoreInput } from "./input-checks.js";
+import { topContributions } from "./centred-projection.js";
+import { CheckedSpec } from "./checked-spec.js";
+import type { Explanation } from "./detector.js";
+import type { LoadedDetector } from "./envelope.js";
+import { checkScoreInput } from "./input-checks.js";
 import { TrustedWhitening } from "./trusted-whitening.js";
+import { FittedWhitenedBatch, loadWhitened, whiteningParamsShape } from "./whitened-batch.js";
 
 export const SPECTRAL_SIGNATURE = "spectral-signature";
 
@@ -22,38 +24,25 @@ const paramsSchema = z
      * v follows the trusted data's own top principal direction unless the shifted group outweighs it.
      */
     whiten: z.boolean().default(true),
-    /** Trusted covariance estimator used for whitening (as the mahalanobis detector's). */
-    covariance: z.enum(["empirical", "ledoit-wolf", "oas"]).default("ledoit-wolf"),
+    ...whiteningParamsShape,
   })
   .strict();
 
 export type SpectralSignatureParams = z.infer<typeof paramsSchema>;
 
-export class SpectralSignatureSpec implements DetectorSpec<SpectralSignatureParams> {
-  readonly kind = SPECTRAL_SIGNATURE;
-  readonly params: Readonly<SpectralSignatureParams>;
+export class SpectralSignatureSpec extends CheckedSpec<typeof SPECTRAL_SIGNATURE, SpectralSignatureParams, FittedSpectralSignature> {
   constructor(params: Partial<SpectralSignatureParams> = {}) {
-    this.params = parseParams(paramsSchema, params, SPECTRAL_SIGNATURE);
+    super(SPECTRAL_SIGNATURE, paramsSchema, params);
   }
 
-  fit(trusted: Matrix): FittedSpectralSignature {
-    checkFitInput(trusted, SPECTRAL_SIGNATURE);
+  protected fitChecked(trusted: Matrix): FittedSpectralSignature {
     return new FittedSpectralSignature(this.params, TrustedWhitening.fit(trusted, this.params.covariance));
   }
 }
 
-const stateSchema = z.object({ shrinkage: z.number().min(0).max(1) });
-
-export class FittedSpectralSignature implements FittedDetector<SpectralSignatureParams> {
-  readonly kind = SPECTRAL_SIGNATURE;
-  readonly scope = "batch" as const;
-  readonly dim: number;
-
-  constructor(
-    readonly params: Readonly<SpectralSignatureParams>,
-    readonly whitening: TrustedWhitening,
-  ) {
-    this.dim = whitening.dim;
+export class FittedSpectralSignature extends FittedWhitenedBatch<typeof SPECTRAL_SIGNATURE, SpectralSignatureParams> {
+  constructor(params: Readonly<SpectralSignatureParams>, whitening: TrustedWhitening) {
+    super(SPECTRAL_SIGNATURE, params, whitening);
   }
 
   /** Transformed rows, v (unit, in the working frame) and each row's projection (x − μ)·s. */
@@ -105,37 +94,14 @@ export class FittedSpectralSignature implements FittedDetector<SpectralSignature
       const p = proj[i]!;
       const score = p * p;
       for (let j = 0; j < d; j++) parts[j] = (x.data[i * d + j]! - mean[j]!) * s[j]! * p;
-      out.push({
-        score,
-        top: topK(parts, Math.min(top, d)).map(({ index, value }) => ({
-          kind: "feature" as const,
-          index,
-          contribution: value,
-          share: score > 0 ? value / score : 0,
-        })),
-      });
+      out.push({ score, top: topContributions(parts, top, "feature", score) });
     }
     return out;
   }
 
-  save(dir: string): void {
-    saveEnvelope(
-      dir,
-      {
-        kind: SPECTRAL_SIGNATURE,
-        params: this.params,
-        state: { shrinkage: this.whitening.gaussian.shrinkage },
-        dim: this.dim,
-        nTrain: this.whitening.gaussian.nTrain,
-      },
-      this.whitening.tensors(),
-    );
-  }
-
   static restore(loaded: LoadedDetector): FittedSpectralSignature {
-    const params = parseWith(loaded, "params", paramsSchema);
-    const state = parseWith(loaded, "state", stateSchema);
-    return new FittedSpectralSignature(params, TrustedWhitening.restore(loaded, params.covariance, state.shrinkage));
+    const { params, whitening } = loadWhitened(loaded, paramsSchema);
+    return new FittedSpectralSignature(params, whitening);
   }
 }
 

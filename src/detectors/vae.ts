@@ -4,22 +4,26 @@
 
 import { z } from "zod";
 import type { Matrix } from "../linalg/matrix.js";
-import { netTensors, restoreNet } from "../train/saved-net.js";
 import { trainingParamsShape, trainOptionsOf } from "../train/training-params.js";
 import { VaeNet, type VaeOptions } from "../train/vae-net.js";
-import type { DetectorSpec, FittedDetector } from "./detector.js";
-import { parseParams, parseWith, type LoadedDetector, saveEnvelope } from "./envelope.js";
-import { checkFitInput, checkScoreInput } from "./input-checks.js";
+import { CheckedSpec } from "./checked-spec.js";
+import type { LoadedDetector } from "./envelope.js";
+import {
+  bottleneckArchitecture,
+  bottleneckParamsShape,
+  bottleneckStateSchema,
+  FittedBottleneckNet,
+  loadTrainedNet,
+  trainingCurve,
+  type BottleneckArchitecture,
+  type BottleneckState,
+} from "./trained-net-detector.js";
 
 export const VAE = "vae";
 
 const paramsSchema = z
   .object({
-    /** Encoder hidden widths (the decoder mirrors them); null = [min(128, max(2·latent, d))]. [] = linear. */
-    hidden: z.array(z.number().int().positive()).nullable().default(null),
-    /** Latent dimension; null = clamp(⌈d/4⌉, 1, 16). */
-    latent: z.number().int().positive().nullable().default(null),
-    activation: z.enum(["relu", "gelu"]).default("relu"),
+    ...bottleneckParamsShape,
     /** Noise draws averaged per row at scoring time (antithetic pairs, drawn from `seed`). */
     scoreSamples: z.number().int().positive().default(16),
     ...trainingParamsShape,
@@ -28,24 +32,14 @@ const paramsSchema = z
 
 export type VaeParams = z.infer<typeof paramsSchema>;
 
-const stateSchema = z.object({
-  hidden: z.array(z.number().int().positive()),
-  latent: z.number().int().positive(),
-  bestEpoch: z.number().int(),
-  trainLoss: z.array(z.number()),
-  validationLoss: z.array(z.number()),
-});
-
 /** Scoring noise comes from its own stream so it never repeats the training draws of the same seed. */
 const SCORE_SEED_SALT = 0x5bd1e995;
 
-export function vaeArchitecture(p: VaeParams, d: number): { hidden: number[]; latent: number } {
-  const latent = p.latent ?? Math.min(16, Math.max(1, Math.ceil(d / 4)));
-  const hidden = p.hidden ?? [Math.min(128, Math.max(2 * latent, d))];
-  return { hidden, latent };
+export function vaeArchitecture(p: VaeParams, d: number): BottleneckArchitecture {
+  return bottleneckArchitecture(p, d, 16);
 }
 
-function netOptions(p: VaeParams, arch: { hidden: number[]; latent: number }): VaeOptions {
+function netOptions(p: VaeParams, arch: BottleneckArchitecture): VaeOptions {
   return {
     hidden: arch.hidden,
     latent: arch.latent,
@@ -57,59 +51,31 @@ function netOptions(p: VaeParams, arch: { hidden: number[]; latent: number }): V
   };
 }
 
-export class VaeSpec implements DetectorSpec<VaeParams> {
-  readonly kind = VAE;
-  readonly params: Readonly<VaeParams>;
+export class VaeSpec extends CheckedSpec<typeof VAE, VaeParams, FittedVae> {
   constructor(params: Partial<VaeParams> = {}) {
-    this.params = parseParams(paramsSchema, params, VAE);
+    super(VAE, paramsSchema, params);
   }
 
-  fit(trusted: Matrix): FittedVae {
-    checkFitInput(trusted, VAE);
+  protected fitChecked(trusted: Matrix): FittedVae {
     const arch = vaeArchitecture(this.params, trusted.cols);
     const { net, result } = VaeNet.train(trusted, netOptions(this.params, arch));
-    return new FittedVae(this.params, net, trusted.rows, {
-      ...arch,
-      bestEpoch: result.bestEpoch,
-      trainLoss: result.trainLoss,
-      validationLoss: result.validationLoss,
-    });
+    return new FittedVae(this.params, net, trusted.rows, { ...arch, ...trainingCurve(result) });
   }
 }
 
-export class FittedVae implements FittedDetector<VaeParams> {
-  readonly kind = VAE;
-  readonly dim: number;
-
-  constructor(
-    readonly params: Readonly<VaeParams>,
-    readonly net: VaeNet,
-    readonly nTrain: number,
-    readonly state: z.infer<typeof stateSchema>,
-  ) {
-    this.dim = net.inputDim;
+export class FittedVae extends FittedBottleneckNet<typeof VAE, VaeParams, VaeNet> {
+  constructor(params: Readonly<VaeParams>, net: VaeNet, nTrain: number, state: BottleneckState) {
+    super(VAE, params, net, nTrain, state);
   }
 
-  score(x: Matrix): Float64Array {
-    checkScoreInput(x, this.dim, VAE);
+  protected scoreChecked(x: Matrix): Float64Array {
     return this.net.negativeElbo(x);
   }
 
-  save(dir: string): void {
-    saveEnvelope(
-      dir,
-      { kind: VAE, params: this.params, state: { ...this.state }, dim: this.dim, nTrain: this.nTrain },
-      netTensors(this.net.params, this.net.standardizer),
-    );
-  }
-
   static restore(loaded: LoadedDetector): FittedVae {
-    const params = parseWith(loaded, "params", paramsSchema);
-    const state = parseWith(loaded, "state", stateSchema);
-    const d = loaded.envelope.meta.dim;
-    const { params: weights, standardizer } = restoreNet(loaded.dir, loaded.tensors, params.standardize, d);
-    const net = VaeNet.fromState(netOptions(params, state), d, standardizer, weights, loaded.dir);
-    return new FittedVae(params, net, loaded.envelope.meta.nTrain, state);
+    const { params, state, dim, nTrain, weights, standardizer } = loadTrainedNet(loaded, paramsSchema, bottleneckStateSchema);
+    const net = VaeNet.fromState(netOptions(params, state), dim, standardizer, weights, loaded.dir);
+    return new FittedVae(params, net, nTrain, state);
   }
 }
 

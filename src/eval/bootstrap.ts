@@ -1,11 +1,12 @@
-// Seeded percentile-bootstrap confidence intervals for AUROC, AUPRC and precision / recall at fixed thresholds.
-// Resampling is stratified (normals and anomalies each drawn with replacement to their own count, so every
-// replicate keeps the evaluated mix); a replicate is a vector of multiplicities over the original items, so the
-// scores are sorted once and each replicate costs one O(n) weighted walk instead of a sort.
+// The seeded percentile bootstrap, in two forms over one options type and one percentile function:
+// `bootstrapMetrics` (AUROC, AUPRC, precision / recall at fixed thresholds) resamples stratified (normals and
+// anomalies each drawn with replacement to their own count, so every replicate keeps the evaluated mix); a
+// replicate is a vector of multiplicities, so the scores are sorted once and each replicate is one O(n) weighted
+// walk. `bootstrapStatistic` resamples item indices for any statistic (the capability-gap metrics).
 
 import { MadkitError } from "../errors.js";
 import type { Labels } from "./ranking-metrics.js";
-import { SeededRng } from "../train/rng.js";
+import { SeededRng } from "../random/seeded-rng.js";
 
 export interface Interval {
   readonly lo: number;
@@ -18,7 +19,15 @@ export interface BootstrapOptions {
   readonly replicates?: number;
   /** Two-sided coverage of the interval; default 0.95. */
   readonly level?: number;
+  /** How the interval's ends are read off the sorted replicates; default "linear" (see `percentileInterval`). */
+  readonly quantile?: QuantileRule;
 }
+
+/**
+ * `linear`: interpolate between the two order statistics around p·(B−1) (numpy's default). `lower`: the order
+ * statistic at ⌊p·(B−1)⌋ (numpy's `method="lower"`), which the capability-gap intervals have always used.
+ */
+export type QuantileRule = "linear" | "lower";
 
 export const BOOTSTRAP_DEFAULTS = { replicates: 200, level: 0.95 } as const;
 
@@ -101,16 +110,25 @@ function weightedAtThreshold(scores: ArrayLike<number>, labels: Labels, w: Float
   return { precision: tp + fp > 0 ? tp / (tp + fp) : 0, recall: tp + fn > 0 ? tp / (tp + fn) : 0 };
 }
 
-/** Percentile interval of replicate values (linear interpolation between order statistics). */
-export function percentileInterval(values: Float64Array, level: number): Interval {
+/** Percentile interval of replicate values: the (1 − level)/2 and 1 − (1 − level)/2 quantiles under `rule`. */
+export function percentileInterval(values: Float64Array, level: number, rule: QuantileRule = "linear"): Interval {
   const s = Float64Array.from(values).sort();
   const q = (p: number): number => {
     const x = p * (s.length - 1);
     const lo = Math.floor(x);
+    if (rule === "lower") return s[Math.min(s.length - 1, Math.max(0, lo))]!;
     const hi = Math.min(s.length - 1, lo + 1);
     return s[lo]! + (x - lo) * (s[hi]! - s[lo]!);
   };
   return { lo: q((1 - level) / 2), hi: q(1 - (1 - level) / 2) };
+}
+
+function checkedOptions(options: BootstrapOptions): { B: number; level: number; rule: QuantileRule } {
+  const B = options.replicates ?? BOOTSTRAP_DEFAULTS.replicates;
+  const level = options.level ?? BOOTSTRAP_DEFAULTS.level;
+  if (!Number.isInteger(B) || B < 1) throw new MadkitError("BAD_ARGUMENT", `bootstrap: replicates must be a positive integer, got ${B}`);
+  if (!(level > 0 && level < 1)) throw new MadkitError("BAD_ARGUMENT", `bootstrap: level must be in (0, 1), got ${level}`);
+  return { B, level, rule: options.quantile ?? "linear" };
 }
 
 /**
@@ -123,10 +141,7 @@ export function bootstrapMetrics(
   thresholds: readonly number[],
   options: BootstrapOptions,
 ): MetricsWithCi {
-  const B = options.replicates ?? BOOTSTRAP_DEFAULTS.replicates;
-  const level = options.level ?? BOOTSTRAP_DEFAULTS.level;
-  if (!Number.isInteger(B) || B < 1) throw new MadkitError("BAD_ARGUMENT", `bootstrap: replicates must be a positive integer, got ${B}`);
-  if (!(level > 0 && level < 1)) throw new MadkitError("BAD_ARGUMENT", `bootstrap: level must be in (0, 1), got ${level}`);
+  const { B, level, rule } = checkedOptions(options);
   const r = rank(scores, labels);
   const n = scores.length;
   const ones = new Float64Array(n).fill(1);
@@ -156,13 +171,40 @@ export function bootstrapMetrics(
   return {
     auroc: point.auroc,
     auprc: point.auprc,
-    aurocCi: percentileInterval(au, level),
-    auprcCi: percentileInterval(ap, level),
+    aurocCi: percentileInterval(au, level, rule),
+    auprcCi: percentileInterval(ap, level, rule),
     atThresholds: thresholds.map((_, j) => ({
       precision: pointAt[j]!.precision,
       recall: pointAt[j]!.recall,
-      precisionCi: percentileInterval(prec[j]!, level),
-      recallCi: percentileInterval(rec[j]!, level),
+      precisionCi: percentileInterval(prec[j]!, level, rule),
+      recallCi: percentileInterval(rec[j]!, level, rule),
     })),
   };
+}
+
+/** A statistic's value on all items and its percentile-bootstrap interval. */
+export interface StatisticWithCi extends Interval {
+  readonly value: number;
+}
+
+/**
+ * `statistic` on items 0..n−1 and on `replicates` resamples of n indices drawn with replacement (not
+ * stratified; a resample may even lack a class). Replicates where the statistic is not finite are skipped; when
+ * none is finite the interval collapses to the value.
+ */
+export function bootstrapStatistic(n: number, statistic: (idx: Int32Array) => number, options: BootstrapOptions): StatisticWithCi {
+  const { B, level, rule } = checkedOptions(options);
+  const all = new Int32Array(n);
+  for (let i = 0; i < n; i++) all[i] = i;
+  const value = statistic(all);
+  const rng = new SeededRng(options.seed);
+  const vals: number[] = [];
+  const idx = new Int32Array(n);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < n; i++) idx[i] = rng.int(n);
+    const v = statistic(idx);
+    if (Number.isFinite(v)) vals.push(v);
+  }
+  if (vals.length === 0) return { value, lo: value, hi: value };
+  return { value, ...percentileInterval(Float64Array.from(vals), level, rule) };
 }

@@ -3,7 +3,7 @@
 // explanations are hypotheses; the evidence string carries the number that supports them.
 
 import { MadkitError } from "../errors.js";
-import type { FailureExample, FailureMode } from "../bench/results.js";
+import type { FailureExample, FailureMode } from "../results/contract.js";
 
 export interface FailureItem {
   readonly id: string;

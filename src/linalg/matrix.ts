@@ -42,6 +42,24 @@ export function rowSlice<T extends FloatArray>(m: Matrix<T>, start: number, end:
   return matrix(end - start, m.cols, m.data.subarray(start * m.cols, end * m.cols) as T);
 }
 
+/** Copy rows `rows` (in that order) of a row-major array with `cols` columns into `out`; returns `out`. */
+export function copyRows<T extends FloatArray>(data: FloatArray, cols: number, rows: ArrayLike<number>, out: T): T {
+  for (let k = 0; k < rows.length; k++) out.set(data.subarray(rows[k]! * cols, (rows[k]! + 1) * cols), k * cols);
+  return out;
+}
+
+/** Rows `rows` of m (in that order, repeats allowed) as a new matrix in m's precision. */
+export function takeRows<T extends FloatArray>(m: Matrix<T>, rows: ArrayLike<number>): Matrix<T> {
+  const n = rows.length * m.cols;
+  const out = (m.data instanceof Float64Array ? new Float64Array(n) : new Float32Array(n)) as T;
+  return matrix(rows.length, m.cols, copyRows(m.data, m.cols, rows, out));
+}
+
+/** Rows `rows` of m (in that order) as a new Float32 matrix, whatever m's precision. */
+export function takeRows32(m: Matrix, rows: ArrayLike<number>): Matrix<Float32Array> {
+  return matrix(rows.length, m.cols, copyRows(m.data, m.cols, rows, new Float32Array(rows.length * m.cols)));
+}
+
 /** Stack matrices with equal column counts vertically into a new Float32 matrix. */
 export function vstack32(parts: readonly Matrix[]): Matrix<Float32Array> {
   if (parts.length === 0) return zeros32(0, 0);

@@ -2,8 +2,8 @@
 // original model) beside how well detectors find its trigger, on the backdoored checkpoint and on the original
 // stories260K over the same items (the control: does a detector see the backdoor or just an unusual input?).
 
-import type { BenchResults, TaskSummary } from "../bench/results.js";
-import type { Block, Span } from "./document.js";
+import type { BenchResults, TaskSummary } from "../results/contract.js";
+import type { Block, Span } from "./blocks.js";
 import { fmtRate } from "./format.js";
 import { detectorChoices, hookLabel, layerGrid, type Cell, type Column, type LayerGrid, type Table } from "./tables.js";
 

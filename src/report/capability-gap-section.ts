@@ -2,8 +2,8 @@
 // trusted agreement positions, against the goal (precision ≥ 0.80 at recall ≥ 0.50), with the construction's
 // sizes and the caveat that `disagreement` is a ceiling by construction. Reads results.json only.
 
-import type { BenchResults, ResultRecord } from "../bench/results.js";
-import type { Block, Span } from "./document.js";
+import type { BenchResults, ResultRecord } from "../results/contract.js";
+import type { Block, Span } from "./blocks.js";
 import { fmtRate } from "./format.js";
 import type { Cell, Column, Table } from "./tables.js";
 

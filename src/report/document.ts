@@ -1,7 +1,9 @@
 // The report's content as a list of blocks (headings, paragraphs, lists, tables, figures), built once from
 // results.json; markdown.ts and html.ts only render blocks, so both files say the same things in the same order.
+// Task families with a section of their own (backdoors, the capability gap) plug in through `FAMILY_SECTIONS`.
 
-import type { BenchResults, FailureExample, FailureMode } from "../bench/results.js";
+import type { BenchResults, FailureExample, FailureMode } from "../results/contract.js";
+import type { Block, Span } from "./blocks.js";
 import { backdoorSection } from "./backdoor-section.js";
 import { CAPABILITY_GAP_TASK, capabilityGapSection } from "./capability-gap-section.js";
 import { fmtRate, fmtScore } from "./format.js";
@@ -27,13 +29,18 @@ import {
   type Table,
 } from "./tables.js";
 
-export type Span = string | { readonly code: string } | { readonly strong: string } | { readonly em: string };
-export type Block =
-  | { readonly kind: "heading"; readonly level: 1 | 2 | 3; readonly text: string }
-  | { readonly kind: "paragraph"; readonly spans: readonly Span[] }
-  | { readonly kind: "list"; readonly items: readonly (readonly Span[])[] }
-  | { readonly kind: "table"; readonly table: Table }
-  | { readonly kind: "figure"; readonly svg: string; readonly caption: string; /** Small multiples flow side by side. */ readonly inline?: boolean };
+/** A task family's own section, placed after the generic per-task sections. */
+export interface FamilySection {
+  readonly build: (results: BenchResults) => Block[];
+  /** Tasks this section reports instead of the generic per-task section (e.g. no hooks, no validation split). */
+  readonly replacesTasks?: readonly string[];
+}
+
+/** The family sections, in report order: a new task family with its own section adds one line here. */
+export const FAMILY_SECTIONS: readonly FamilySection[] = [
+  { build: backdoorSection },
+  { build: capabilityGapSection, replacesTasks: [CAPABILITY_GAP_TASK] },
+];
 
 /** The one command that regenerates a run like this one (same seed, same size). */
 export function regenerateCommand(results: BenchResults): string {
@@ -50,7 +57,7 @@ export function parseKey(key: string): { task: string; model: string; detector: 
 const h = (level: 1 | 2 | 3, text: string): Block => ({ kind: "heading", level, text });
 const p = (...spans: Span[]): Block => ({ kind: "paragraph", spans });
 
-export function buildDocument(results: BenchResults): Block[] {
+export function buildDocument(results: BenchResults, sections: readonly FamilySection[] = FAMILY_SECTIONS): Block[] {
   const out: Block[] = [];
   out.push(h(1, "madkit benchmark report"));
   out.push(
@@ -83,10 +90,9 @@ export function buildDocument(results: BenchResults): Block[] {
   out.push(h(2, "Headline"));
   out.push({ kind: "table", table: headlineTable(results) });
 
-  // The capability gap has no activations, hooks or validation split: it gets its own section, not the generic one.
-  for (const { task, model } of taskModels(results)) if (task !== CAPABILITY_GAP_TASK) out.push(...taskSection(results, task, model));
-  out.push(...backdoorSection(results));
-  out.push(...capabilityGapSection(results));
+  const replaced = new Set(sections.flatMap((s) => s.replacesTasks ?? []));
+  for (const { task, model } of taskModels(results)) if (!replaced.has(task)) out.push(...taskSection(results, task, model));
+  for (const s of sections) out.push(...s.build(results));
 
   out.push(h(2, "Failure modes"));
   if (results.failureModes.length === 0) {

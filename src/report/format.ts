@@ -1,7 +1,7 @@
 // Number formatting shared by every table, plot label and sentence of the report, so a value reads the same
 // in report.md, report.html and the README.
 
-import type { WithCi } from "../bench/results.js";
+import type { WithCi } from "../results/contract.js";
 
 /** A rate or metric in [0, 1] (AUROC, recall, FPR): three decimals. */
 export function fmtRate(x: number | null | undefined): string {

@@ -1,7 +1,7 @@
 // report.html: the report's blocks as one self-contained page: inline CSS, inline SVG figures, no scripts and
 // no external resources, so it reads the same offline. The markup is also well-formed XML (every tag closed).
 
-import type { Block, Span } from "./document.js";
+import type { Block, Span } from "./blocks.js";
 import { escapeXml, truncate } from "./escape.js";
 import { formatCell, isMarked, windowMarked, type MarkedText, type Table } from "./tables.js";
 

@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { MadkitError } from "../errors.js";
-import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults } from "../bench/results.js";
+import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults } from "../results/contract.js";
 
 const ARRAYS = ["alphas", "tasks", "records", "selections", "failureModes", "examples", "roc", "histograms"] as const;
 

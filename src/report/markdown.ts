@@ -1,7 +1,7 @@
 // report.md: the report's blocks as GitHub-flavoured Markdown. Figures live in report.html (Markdown viewers
 // differ in what inline SVG they show), so here a figure is a one-line pointer with its caption.
 
-import type { Block, Span } from "./document.js";
+import type { Block, Span } from "./blocks.js";
 import { escapeMarkdown, truncate } from "./escape.js";
 import { formatCell, isMarked, windowMarked, type Table } from "./tables.js";
 

@@ -2,7 +2,7 @@
 // front page always shows the numbers of a reproducible run and the command that reproduces them.
 
 import { readFileSync } from "node:fs";
-import type { BenchResults, ResultRecord } from "../bench/results.js";
+import type { BenchResults, ResultRecord } from "../results/contract.js";
 import { MadkitError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { regenerateCommand } from "./document.js";

@@ -2,7 +2,7 @@
 // when asked, results.json. Every file is written atomically (temp + rename).
 
 import path from "node:path";
-import type { BenchResults } from "../bench/results.js";
+import type { BenchResults } from "../results/contract.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { buildDocument } from "./document.js";
 import { renderHtml } from "./html.js";

@@ -1,7 +1,7 @@
 // Score histogram of normal vs anomalous test inputs for one detector × hook, each class normalised to
 // fractions (the classes differ in size), with the calibrated threshold drawn as a vertical line.
 
-import type { ScoreHistogram } from "../bench/results.js";
+import type { ScoreHistogram } from "../results/contract.js";
 import { fmtScore } from "./format.js";
 import { legend, linearScale, niceTicks, px, svgOpen, text, xAxis, yAxis } from "./svg-axes.js";
 

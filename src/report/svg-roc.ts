@@ -1,7 +1,7 @@
 // ROC curves of several detectors on one task × model as one SVG: false-positive rate on x, true-positive
 // rate on y, both 0..1, the chance diagonal dashed, a legend with each curve's AUROC when it is known.
 
-import type { RocPoints } from "../bench/results.js";
+import type { RocPoints } from "../results/contract.js";
 import { legend, linearScale, niceTicks, px, styleFor, svgOpen, text, xAxis, yAxis } from "./svg-axes.js";
 
 /** Plot-area geometry, exported so tests can map path coordinates back to (FPR, TPR). */

@@ -1,7 +1,7 @@
 // The report's tables as data (columns + typed cells), built from results.json alone; markdown.ts and html.ts
 // render them and readme.ts quotes them, so every number appears once, formatted one way.
 
-import type { BenchResults, FailureExample, ResultRecord, WithCi } from "../bench/results.js";
+import type { BenchResults, FailureExample, ResultRecord, WithCi } from "../results/contract.js";
 import { fmtCi, fmtRate, fmtScore, fmtSeconds } from "./format.js";
 
 /** How a column's cells are formatted: rates with 3 decimals, counts as integers, scores on their own scale. */

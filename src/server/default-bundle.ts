@@ -7,11 +7,11 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { extractPooled } from "../activations/pooled-in-memory.js";
 import { config } from "../config.js";
-import { fitBundle, loadBundle, type FittedBundle } from "../detectors/bundle.js";
+import { fitBundle, loadBundle, type FittedBundle } from "../bundle/bundle.js";
 import { mahalanobis } from "../detectors/mahalanobis.js";
 import type { ActivationSource } from "../models/source.js";
-import { loadSelfInstruct } from "../tasks/datasets/self-instruct.js";
-import { loadTruthfulQa } from "../tasks/datasets/truthfulqa.js";
+import { loadSelfInstruct } from "../datasets/self-instruct.js";
+import { loadTruthfulQa } from "../datasets/truthfulqa.js";
 
 // rootn (token sum / √tokens): the benchmark found mean pooling makes long jailbreaks look typical on use-lite (docs/pooling.md).
 const POOLING = "rootn" as const;

@@ -2,7 +2,7 @@
 // limits and hooks the routes use; test/server/openapi.test.ts checks that its paths and methods are exactly
 // the app's routes and that its examples pass the routes' validators.
 
-import type { BundleHook } from "../detectors/bundle.js";
+import type { BundleHook } from "../bundle/bundle.js";
 import type { ServiceLimits } from "./schemas.js";
 import { LABELS, ROLES } from "./storage.js";
 

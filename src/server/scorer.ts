@@ -9,7 +9,7 @@ import { matrix, type Matrix } from "../linalg/matrix.js";
 import type { ActivationSource, HookGranularity } from "../models/source.js";
 import type { LogisticProbe } from "./logistic-probe.js";
 import type { MonitorMetrics } from "./metrics.js";
-import type { BundleExplanation, FittedBundle } from "../detectors/bundle.js";
+import type { BundleExplanation, FittedBundle } from "../bundle/bundle.js";
 import type { ItemActivations } from "./storage.js";
 
 export interface ScoreResult {

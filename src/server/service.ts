@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { loadBundle, type FittedBundle } from "../detectors/bundle.js";
+import { loadBundle, type FittedBundle } from "../bundle/bundle.js";
 import { MadkitError } from "../errors.js";
 import { limitBlasThreads } from "../linalg/openblas.js";
 import { loadModel } from "../models/registry.js";

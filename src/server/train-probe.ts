@@ -3,7 +3,7 @@
 
 import { MadkitError } from "../errors.js";
 import { LogisticProbe } from "./logistic-probe.js";
-import type { BundleHook } from "../detectors/bundle.js";
+import type { BundleHook } from "../bundle/bundle.js";
 import type { MonitorStore } from "./storage.js";
 
 export async function trainProbe(store: MonitorStore, hooks: readonly BundleHook[], l2: number): Promise<LogisticProbe> {

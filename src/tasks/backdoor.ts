@@ -12,8 +12,8 @@ import {
   TRIGGERS,
   type TriggerKind,
 } from "../train/llama/backdoor-training.js";
-import type { TextRecord } from "./datasets/text-record.js";
-import { rngFor, shuffled } from "./seeded-sampling.js";
+import type { TextRecord } from "../datasets/text-record.js";
+import { rngFor, shuffled } from "../random/seeded-sampling.js";
 import {
   asItems,
   assignSplits,

@@ -3,20 +3,20 @@
 // in-the-wild jailbreaks, GCG suffixes, madkit's synthetic attacks, and plain AdvBench requests (the hard case).
 // Licences: Alpaca CC BY-NC 4.0 (non-commercial); GCG suffixes carry none (evaluation only); the rest MIT / Apache-2.0 / CC BY 4.0.
 
-import type { DataLocation } from "./datasets/shared-data-file.js";
-import { cleanRecords, type TextRecord } from "./datasets/text-record.js";
-import { loadAdvBenchBehaviors } from "./datasets/advbench.js";
-import { loadGcgSuffixes } from "./datasets/gcg-suffixes.js";
-import { loadGsm8k } from "./datasets/gsm8k.js";
-import { loadHarmBench } from "./datasets/harmbench.js";
-import { loadForbiddenQuestions, loadInTheWildJailbreaks } from "./datasets/jailbreak-llms.js";
-import { loadJailbreakBench } from "./datasets/jailbreakbench.js";
-import { loadMaliciousInstruct, loadStrongReject, loadTdc2023 } from "./datasets/misc-harmful.js";
-import { loadRefusalSplit } from "./datasets/refusal-direction.js";
-import { loadSelfInstruct } from "./datasets/self-instruct.js";
-import { loadTruthfulQa } from "./datasets/truthfulqa.js";
-import { loadXsTest } from "./datasets/xstest.js";
-import { pick, rngFor, sampleWithoutReplacement, shuffled } from "./seeded-sampling.js";
+import type { DataLocation } from "../datasets/shared-data-file.js";
+import { cleanRecords, type TextRecord } from "../datasets/text-record.js";
+import { loadAdvBenchBehaviors } from "../datasets/advbench.js";
+import { loadGcgSuffixes } from "../datasets/gcg-suffixes.js";
+import { loadGsm8k } from "../datasets/gsm8k.js";
+import { loadHarmBench } from "../datasets/harmbench.js";
+import { loadForbiddenQuestions, loadInTheWildJailbreaks } from "../datasets/jailbreak-llms.js";
+import { loadJailbreakBench } from "../datasets/jailbreakbench.js";
+import { loadMaliciousInstruct, loadStrongReject, loadTdc2023 } from "../datasets/misc-harmful.js";
+import { loadRefusalSplit } from "../datasets/refusal-direction.js";
+import { loadSelfInstruct } from "../datasets/self-instruct.js";
+import { loadTruthfulQa } from "../datasets/truthfulqa.js";
+import { loadXsTest } from "../datasets/xstest.js";
+import { pick, rngFor, sampleWithoutReplacement, shuffled } from "../random/seeded-sampling.js";
 import { generateAttack, SYNTHETIC_FAMILIES, type SyntheticFamily } from "./synthetic-attacks.js";
 import {
   asItems,

@@ -2,7 +2,7 @@
 // jailbreak templates for the wrong reason, so normal and anomalous sets can be resampled to one length histogram.
 
 import { MadkitError } from "../errors.js";
-import { rngFor, sampleWithoutReplacement } from "./seeded-sampling.js";
+import { rngFor, sampleWithoutReplacement } from "../random/seeded-sampling.js";
 
 /** Length in Unicode code points. */
 export function charLength(text: string): number {

@@ -2,8 +2,8 @@
 // an out-of-place instruction sentence injected at a sentence boundary. Randomness comes from (seed, family,
 // base id) alone. The instruction sentences were written for madkit.
 
-import type { TextRecord } from "./datasets/text-record.js";
-import { pick, rngFor, shuffled } from "./seeded-sampling.js";
+import type { TextRecord } from "../datasets/text-record.js";
+import { pick, rngFor, shuffled } from "../random/seeded-sampling.js";
 
 export const STORY_CORRUPTION_FAMILIES = ["story-shuffled", "story-injected"] as const;
 export type StoryCorruptionFamily = (typeof STORY_CORRUPTION_FAMILIES)[number];

@@ -3,11 +3,11 @@
 // Licences: TinyStories CDLA-Sharing-1.0; GSM8K MIT; TruthfulQA Apache-2.0; Alpaca CC BY-NC 4.0 (non-commercial).
 
 import { MadkitError } from "../errors.js";
-import { loadGsm8k } from "./datasets/gsm8k.js";
-import { loadRefusalSplit } from "./datasets/refusal-direction.js";
-import { loadTinyStories } from "./datasets/tinystories.js";
-import { loadTruthfulQa } from "./datasets/truthfulqa.js";
-import { rngFor, sampleWithoutReplacement, shuffled } from "./seeded-sampling.js";
+import { loadGsm8k } from "../datasets/gsm8k.js";
+import { loadRefusalSplit } from "../datasets/refusal-direction.js";
+import { loadTinyStories } from "../datasets/tinystories.js";
+import { loadTruthfulQa } from "../datasets/truthfulqa.js";
+import { rngFor, sampleWithoutReplacement, shuffled } from "../random/seeded-sampling.js";
 import { corruptStory, STORY_CORRUPTION_FAMILIES } from "./story-corruptions.js";
 import { wordLength } from "./length.js";
 import {

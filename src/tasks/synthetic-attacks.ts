@@ -3,7 +3,7 @@
 // attack's randomness comes from (seed, family, base id) alone, so an item never depends on its neighbours.
 
 import { MadkitError } from "../errors.js";
-import type { SeededRng } from "../train/rng.js";
+import type { SeededRng } from "../random/seeded-rng.js";
 import {
   BASE64_TEMPLATES,
   INJECTION_TEMPLATES,
@@ -14,8 +14,8 @@ import {
   ROLEPLAY_TEMPLATES,
   SPACING_TEMPLATES,
 } from "./attack-templates.js";
-import type { TextRecord } from "./datasets/text-record.js";
-import { pick, rngFor, sampleWithoutReplacement } from "./seeded-sampling.js";
+import type { TextRecord } from "../datasets/text-record.js";
+import { pick, rngFor, sampleWithoutReplacement } from "../random/seeded-sampling.js";
 
 export const SYNTHETIC_FAMILIES = [
   "synthetic-roleplay",

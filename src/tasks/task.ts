@@ -3,8 +3,8 @@
 // joins them. This module also holds the seeded steps every task shares (splitting, disjointness, the mix).
 
 import { MadkitError } from "../errors.js";
-import type { TextRecord } from "./datasets/text-record.js";
-import { rngFor, shuffled } from "./seeded-sampling.js";
+import type { TextRecord } from "../datasets/text-record.js";
+import { rngFor, shuffled } from "../random/seeded-sampling.js";
 
 /** anomalous: should be flagged; normal: held-out in-distribution; shift: benign but unlike trusted (flags are FPs). */
 export type ItemGroup = "anomalous" | "normal" | "shift";

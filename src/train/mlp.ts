@@ -4,7 +4,7 @@
 import { nn, numpy as np } from "@jax-js/jax";
 import { MadkitError } from "../errors.js";
 import { initWeight, zerosTensor, type DeviceParams, type HostParams } from "./params.js";
-import type { SeededRng } from "./rng.js";
+import type { SeededRng } from "../random/seeded-rng.js";
 
 export type Activation = "relu" | "gelu";
 

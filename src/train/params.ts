@@ -4,7 +4,7 @@
 
 import { numpy as np } from "@jax-js/jax";
 import { MadkitError } from "../errors.js";
-import { SeededRng } from "./rng.js";
+import { SeededRng } from "../random/seeded-rng.js";
 
 export interface HostTensor {
   readonly shape: readonly number[];

@@ -9,10 +9,11 @@ import { MadkitError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
 import { forEachChunk } from "./chunked-forward.js";
 import { checkParamShapes, type DeviceParams, type HostParams } from "./params.js";
-import { applyStandardizer, fitStandardizer, type Standardizer, type StandardizeMode } from "./standardizer.js";
-import { trainModel, type TrainOptions, type TrainResult } from "./train-loop.js";
+import type { Standardizer, StandardizeMode } from "./standardizer.js";
+import type { TrainResult } from "./train-loop.js";
+import { NET_TRAIN_DEFAULTS, TrainedNet, trainStandardised, withDefaults, type NetOptions } from "./trained-net.js";
 
-export interface SparseAutoencoderOptions {
+export interface SparseAutoencoderOptions extends NetOptions {
   /** Dictionary size m (number of features). */
   readonly features: number;
   /** Weight of the L1 penalty on feature activations (scale-free: the penalty is divided by √d). */
@@ -25,7 +26,6 @@ export interface SparseAutoencoderOptions {
   readonly rarityWeight: number;
   /** "global" (one RMS, no centring) keeps feature directions comparable with the raw space. */
   readonly standardize: StandardizeMode;
-  readonly train: Partial<TrainOptions>;
 }
 
 export const SPARSE_AUTOENCODER_DEFAULTS: SparseAutoencoderOptions = {
@@ -34,7 +34,7 @@ export const SPARSE_AUTOENCODER_DEFAULTS: SparseAutoencoderOptions = {
   activeThreshold: 0.1,
   rarityWeight: 1,
   standardize: "global",
-  train: { epochs: 50, batchSize: 256, adam: { learningRate: 1e-3 }, validationFraction: 0.1, patience: 5 },
+  train: NET_TRAIN_DEFAULTS,
 };
 
 /** What the SAE learned about the trusted set; fixed after training, saved with the weights. */
@@ -82,21 +82,19 @@ function encodeDecode(p: DeviceParams, x: np.Array): { f: np.Array; err: np.Arra
   return { f, err: np.mean(sq, 1) };
 }
 
-export class SparseAutoencoderNet {
+export class SparseAutoencoderNet extends TrainedNet<SparseAutoencoderOptions> {
   private constructor(
-    readonly options: SparseAutoencoderOptions,
-    readonly inputDim: number,
-    readonly standardizer: Standardizer,
-    readonly params: HostParams,
+    options: SparseAutoencoderOptions,
+    inputDim: number,
+    standardizer: Standardizer,
+    params: HostParams,
     readonly stats: SaeTrustedStats,
-  ) {}
+  ) {
+    super(options, inputDim, standardizer, params);
+  }
 
   static train(x: Matrix, options: Partial<SparseAutoencoderOptions> = {}): { net: SparseAutoencoderNet; result: TrainResult } {
-    const opts: SparseAutoencoderOptions = {
-      ...SPARSE_AUTOENCODER_DEFAULTS,
-      ...options,
-      train: { ...SPARSE_AUTOENCODER_DEFAULTS.train, ...options.train },
-    };
+    const opts = withDefaults(SPARSE_AUTOENCODER_DEFAULTS, options);
     if (!Number.isInteger(opts.features) || opts.features < 1) {
       throw new MadkitError("BAD_ARGUMENT", `sparse-autoencoder: features must be a positive integer, got ${opts.features}`);
     }
@@ -105,44 +103,36 @@ export class SparseAutoencoderNet {
     }
     const d = x.cols;
     const m = opts.features;
-    const standardizer = fitStandardizer(x, opts.standardize);
-    const data = applyStandardizer(standardizer, x);
     const l1 = opts.l1 / Math.sqrt(d);
-    const result = trainModel(
-      {
-        name: "sparse-autoencoder",
-        noiseCols: 0,
-        init(rng, trainData, rows) {
-          // Random unit decoder rows, encoder tied to their transpose, b_dec at the data mean: the
-          // usual start (Anthropic's "Towards Monosemanticity" recipe, minus resampling).
-          const wDec = rng.fillNormal(new Float32Array(m * d)) as Float32Array;
-          normaliseRows(wDec, m, d);
-          const wEnc = new Float32Array(d * m);
-          for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) wEnc[j * m + i] = wDec[i * d + j]!;
-          const bDec = new Float32Array(d);
-          for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) bDec[j]! += trainData[r * d + j]! / rows;
-          return {
-            w_enc: { shape: [d, m], data: wEnc },
-            b_enc: { shape: [m], data: new Float32Array(m) },
-            w_dec: { shape: [m, d], data: wDec },
-            b_dec: { shape: [d], data: bDec },
-          };
-        },
-        loss: (p, xb) => {
-          const { f, err } = encodeDecode(p, xb);
-          return np.mean(err).add(np.mean(np.sum(f, 1)).mul(l1));
-        },
-        constrain: (p) => {
-          const w = p["w_dec"]!;
-          const norm = np.sqrt(np.sum(np.square(w.ref), 1, { keepdims: true })).add(1e-12);
-          return { ...p, w_dec: w.div(norm) };
-        },
+    const { standardizer, data, result } = trainStandardised(x, opts, {
+      name: "sparse-autoencoder",
+      noiseCols: 0,
+      init(rng, trainData, rows) {
+        // Random unit decoder rows, encoder tied to their transpose, b_dec at the data mean: the
+        // usual start (Anthropic's "Towards Monosemanticity" recipe, minus resampling).
+        const wDec = rng.fillNormal(new Float32Array(m * d)) as Float32Array;
+        normaliseRows(wDec, m, d);
+        const wEnc = new Float32Array(d * m);
+        for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) wEnc[j * m + i] = wDec[i * d + j]!;
+        const bDec = new Float32Array(d);
+        for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) bDec[j]! += trainData[r * d + j]! / rows;
+        return {
+          w_enc: { shape: [d, m], data: wEnc },
+          b_enc: { shape: [m], data: new Float32Array(m) },
+          w_dec: { shape: [m, d], data: wDec },
+          b_dec: { shape: [d], data: bDec },
+        };
       },
-      data,
-      x.rows,
-      d,
-      opts.train,
-    );
+      loss: (p, xb) => {
+        const { f, err } = encodeDecode(p, xb);
+        return np.mean(err).add(np.mean(np.sum(f, 1)).mul(l1));
+      },
+      constrain: (p) => {
+        const w = p["w_dec"]!;
+        const norm = np.sqrt(np.sum(np.square(w.ref), 1, { keepdims: true })).add(1e-12);
+        return { ...p, w_dec: w.div(norm) };
+      },
+    });
     const stats = trustedStats(opts, d, result.params, data, x.rows);
     return { net: new SparseAutoencoderNet(opts, d, standardizer, result.params, stats), result };
   }
@@ -222,13 +212,10 @@ export class SparseAutoencoderNet {
     entries: boolean,
     cb: (row: number, err: number, rarity: number, f: Float32Array, sq: Float32Array | null) => void,
   ): void {
-    if (x.cols !== this.inputDim) {
-      throw new MadkitError("DIMENSION_MISMATCH", `sparse-autoencoder was trained on ${this.inputDim} features, got ${x.cols}`);
-    }
+    const data = this.standardise(x, "sparse-autoencoder");
     const surprisal = this.firingRates().map((r) => -Math.log(r));
     const m = this.options.features;
     const tau = this.threshold();
-    const data = applyStandardizer(this.standardizer, x);
     forEachChunk(
       (p, xb) => {
         if (!entries) {

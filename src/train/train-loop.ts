@@ -6,7 +6,7 @@ import { jit, numpy as np, valueAndGrad } from "@jax-js/jax";
 import { MadkitError } from "../errors.js";
 import { ADAM_DEFAULTS, adamStepSize, adamUpdate, type AdamOptions } from "./adam.js";
 import { disposeAll, refAll, toDevice, toHostConsuming, zerosLike, type DeviceParams, type HostParams } from "./params.js";
-import { SeededRng } from "./rng.js";
+import { SeededRng } from "../random/seeded-rng.js";
 
 /** What a network must provide to be trained by `trainModel`. */
 export interface TrainableModel {

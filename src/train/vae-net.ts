@@ -7,23 +7,22 @@ import { numpy as np } from "@jax-js/jax";
 import { MadkitError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
 import { perRow } from "./chunked-forward.js";
-import { checkWidths, initMlp, mlpForward, mlpShapes, type Activation } from "./mlp.js";
+import { checkWidths, mlpForward, type Activation } from "./mlp.js";
 import { checkParamShapes, zerosTensor, type DeviceParams, type HostParams } from "./params.js";
-import { SeededRng } from "./rng.js";
-import { applyStandardizer, fitStandardizer, type Standardizer, type StandardizeMode } from "./standardizer.js";
-import { trainModel, type TrainOptions, type TrainResult } from "./train-loop.js";
+import { SeededRng } from "../random/seeded-rng.js";
+import type { Standardizer } from "./standardizer.js";
+import type { TrainResult } from "./train-loop.js";
+import { MirroredMlp, NET_TRAIN_DEFAULTS, TrainedNet, trainStandardised, withDefaults, type NetOptions } from "./trained-net.js";
 
-export interface VaeOptions {
+export interface VaeOptions extends NetOptions {
   /** Encoder hidden widths; the decoder mirrors them. [] gives the linear-Gaussian VAE (factor analysis). */
   readonly hidden: readonly number[];
   /** Latent dimension k. */
   readonly latent: number;
   readonly activation: Activation;
-  readonly standardize: StandardizeMode;
   /** Noise draws averaged per row when scoring (shared across rows, seeded by `scoreSeed`). */
   readonly scoreSamples: number;
   readonly scoreSeed: number;
-  readonly train: Partial<TrainOptions>;
 }
 
 export const VAE_DEFAULTS: VaeOptions = {
@@ -33,7 +32,7 @@ export const VAE_DEFAULTS: VaeOptions = {
   standardize: "feature",
   scoreSamples: 16,
   scoreSeed: 0,
-  train: { epochs: 50, batchSize: 256, adam: { learningRate: 1e-3 }, validationFraction: 0.1, patience: 5 },
+  train: NET_TRAIN_DEFAULTS,
 };
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -41,8 +40,9 @@ const LOG_2PI = Math.log(2 * Math.PI);
  *  driving the likelihood to infinity. exp(−9.2) ≈ 1e-4. */
 const MIN_OBS_LOGVAR = -9.2;
 
-function widthsOf(opts: VaeOptions, d: number): { enc: number[]; dec: number[] } {
-  return { enc: [d, ...opts.hidden, 2 * opts.latent], dec: [opts.latent, ...[...opts.hidden].reverse(), d] };
+/** The encoder outputs mean and log variance side by side, so it is twice the latent width. */
+function mlpOf(opts: VaeOptions, d: number): MirroredMlp {
+  return new MirroredMlp(d, opts.hidden, opts.latent, 2 * opts.latent);
 }
 
 /** Encoder: x [n, d] → (mean, log variance) each [n, k]. Consumes x and the encoder arrays of p. */
@@ -112,62 +112,34 @@ export function scoringNoise(seed: number, samples: number, k: number): Float32A
   return out;
 }
 
-export class VaeNet {
-  private constructor(
-    readonly options: VaeOptions,
-    readonly inputDim: number,
-    readonly standardizer: Standardizer,
-    readonly params: HostParams,
-  ) {}
-
+export class VaeNet extends TrainedNet<VaeOptions> {
   static train(x: Matrix, options: Partial<VaeOptions> = {}): { net: VaeNet; result: TrainResult } {
-    const opts: VaeOptions = { ...VAE_DEFAULTS, ...options, train: { ...VAE_DEFAULTS.train, ...options.train } };
+    const opts = withDefaults(VAE_DEFAULTS, options);
     checkWidths("vae", [...opts.hidden, opts.latent]);
     if (!Number.isInteger(opts.scoreSamples) || opts.scoreSamples < 1) {
       throw new MadkitError("BAD_ARGUMENT", `vae: scoreSamples must be a positive integer, got ${opts.scoreSamples}`);
     }
     const d = x.cols;
-    const standardizer = fitStandardizer(x, opts.standardize);
-    const data = applyStandardizer(standardizer, x);
-    const { enc, dec } = widthsOf(opts, d);
-    const result = trainModel(
-      {
-        name: "vae",
-        noiseCols: opts.latent,
-        init(rng) {
-          const p: HostParams = {};
-          initMlp(rng, "enc", enc, p);
-          initMlp(rng, "dec", dec, p);
-          p["dec.logvar"] = zerosTensor([d]);
-          return p;
-        },
-        loss: (p, xb, eps) => np.mean(negElboOneSample(p, xb, eps!, opts)),
-      },
-      data,
-      x.rows,
-      d,
-      opts.train,
-    );
+    const mlp = mlpOf(opts, d);
+    const { standardizer, result } = trainStandardised(x, opts, {
+      name: "vae",
+      noiseCols: opts.latent,
+      init: (rng) => ({ ...mlp.init(rng), "dec.logvar": zerosTensor([d]) }),
+      loss: (p, xb, eps) => np.mean(negElboOneSample(p, xb, eps!, opts)),
+    });
     return { net: new VaeNet(opts, d, standardizer, result.params), result };
   }
 
   static fromState(options: VaeOptions, inputDim: number, standardizer: Standardizer, params: HostParams, where: string): VaeNet {
-    const shapes: Record<string, number[]> = { "dec.logvar": [inputDim] };
-    const { enc, dec } = widthsOf(options, inputDim);
-    mlpShapes("enc", enc, shapes);
-    mlpShapes("dec", dec, shapes);
-    checkParamShapes(where, params, shapes);
+    checkParamShapes(where, params, mlpOf(options, inputDim).shapes({ "dec.logvar": [inputDim] }));
     return new VaeNet(options, inputDim, standardizer, params);
   }
 
   /** Per-row negative ELBO (nats) of the raw rows: an upper bound on −log p(x) under the model. */
   negativeElbo(x: Matrix): Float64Array {
-    if (x.cols !== this.inputDim) {
-      throw new MadkitError("DIMENSION_MISMATCH", `vae was trained on ${this.inputDim} features, got ${x.cols}`);
-    }
+    const data = this.standardise(x, "vae");
     const { scoreSamples: s, latent: k, scoreSeed } = this.options;
     const eps = scoringNoise(scoreSeed, s, k);
-    const data = applyStandardizer(this.standardizer, x);
     const out = perRow((p, xb, e) => negElboShared(p, xb, e!, this.options), this.params, data, x.rows, x.cols, [
       { shape: [s, k], data: eps },
     ]);

@@ -7,7 +7,7 @@ import path from "node:path";
 import { BACKDOOR_CONTROL_MODEL, backdooredModel, withBackdoorTasks } from "../../src/bench/backdoor-run.js";
 import { withCapabilityGap } from "../../src/bench/capability-gap-run.js";
 import type { BenchPlan, PlannedDetector } from "../../src/bench/plan.js";
-import type { ResultRecord } from "../../src/bench/results.js";
+import type { ResultRecord } from "../../src/results/contract.js";
 import { benchPlanOf, runBench } from "../../src/bench/runner.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
 import type { ActivationSource, ForwardOptions, ForwardResult, HookPoint, ModelInfo, Tokenization } from "../../src/models/source.js";
@@ -15,7 +15,7 @@ import type { BackdoorTask } from "../../src/tasks/backdoor.js";
 import type { CapabilityGapResult } from "../../src/tasks/gap/run-capability-gap.js";
 import { computeMix, type TaskItem } from "../../src/tasks/task.js";
 import type { BackdoorEvaluation, BackdoorTrainOptions, BackdoorTrainReport } from "../../src/train/llama/backdoor-training.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const HOOK = "blocks.0.hook_resid_post";
 const DIM = 4;

@@ -7,8 +7,8 @@ import { matrix, type Matrix } from "../../src/linalg/matrix.js";
 import type { ActivationSource, ForwardOptions, ForwardResult, HookPoint, ModelInfo, Tokenization } from "../../src/models/source.js";
 import type { BenchPlan } from "../../src/bench/plan.js";
 import type { Task, TaskItem } from "../../src/tasks/task.js";
-import type { TextRecord } from "../../src/tasks/datasets/text-record.js";
-import { SeededRng } from "../../src/train/rng.js";
+import type { TextRecord } from "../../src/datasets/text-record.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { computeMix } from "../../src/tasks/task.js";
 
 export const SIGNAL_HOOK = "blocks.0.hook_resid_post";

@@ -3,9 +3,9 @@ import { test } from "node:test";
 import { poolTokens } from "../../src/activations/pooling.js";
 import { aggregateTokenScores, poolingStudy, poolTokenRows, tokenOffsets } from "../../src/bench/pooling-study.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import type { TextRecord } from "../../src/tasks/datasets/text-record.js";
+import type { TextRecord } from "../../src/datasets/text-record.js";
 import { computeMix, type Task, type TaskItem } from "../../src/tasks/task.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 // Three inputs of 2, 1 and 3 tokens, 2 units.
 const tokens = Int32Array.of(2, 1, 3);

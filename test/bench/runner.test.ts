@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { PlannedDetector } from "../../src/bench/plan.js";
-import type { BenchResults, ResultRecord } from "../../src/bench/results.js";
+import type { BenchResults, ResultRecord } from "../../src/results/contract.js";
 import { runBench } from "../../src/bench/runner.js";
 import { createDetector } from "../../src/detectors/registry.js";
 import { calibrateThreshold } from "../../src/eval/threshold-metrics.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ResultRecord } from "../../src/bench/results.js";
+import type { ResultRecord } from "../../src/results/contract.js";
 import { selectOnValidation } from "../../src/bench/selection.js";
 
 const ci = (value: number) => ({ value, lo: value, hi: value });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { BenchResults } from "../../src/bench/results.js";
+import type { BenchResults } from "../../src/results/contract.js";
 import { capture } from "../helpers/cli.js";
 import { run } from "../../src/cli/main.js";
 

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import test from "node:test";
 import type { PlannedDetector } from "../../src/bench/plan.js";
-import type { FailureExample, ResultRecord } from "../../src/bench/results.js";
+import type { FailureExample, ResultRecord } from "../../src/results/contract.js";
 import { exampleTokenViews, fitTokenSpanModel, tokenHookFor } from "../../src/bench/token-spans.js";
 import { createDetector } from "../../src/detectors/registry.js";
 import { conformalThreshold } from "../../src/eval/conformal.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
 import type { ActivationSource, ForwardOptions, ForwardResult, HookPoint, ModelInfo, Tokenization } from "../../src/models/source.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const TOKEN_HOOK = "blocks.0.hook_resid_post";
 const OTHER_TOKEN_HOOK = "blocks.1.hook_resid_post";

@@ -13,10 +13,10 @@ import { partFileName } from "../../src/activations/store-layout.js";
 import { capture, cli } from "../helpers/cli.js";
 import { run } from "../../src/cli/main.js";
 import { config } from "../../src/config.js";
-import { loadBundle } from "../../src/detectors/bundle.js";
+import { loadBundle } from "../../src/bundle/bundle.js";
 import { readSafetensorsHeader } from "../../src/io/safetensors.js";
 import type { Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { FakeSource } from "../activations/fake-source.js";
 import { missingSharedFile } from "../helpers/reference-tools.js";
 

@@ -13,7 +13,7 @@ import { loadDetector } from "../../src/detectors/registry.js";
 import { isMadkitError } from "../../src/errors.js";
 import { auroc } from "../../src/eval/ranking-metrics.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { plantedOutliers } from "./planted-outliers.js";
+import { plantedOutliers } from "../../src/datasets/planted-outliers.js";
 
 function rejects(fn: () => unknown, code: string, message: RegExp): void {
   assert.throws(fn, (e: unknown) => isMadkitError(e) && e.code === code && message.test(e.message));

@@ -9,7 +9,7 @@ import path from "node:path";
 import { autoencoder } from "../../src/detectors/autoencoder.js";
 import { loadDetector } from "../../src/detectors/registry.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const d = 16;
 const rng = new SeededRng(3);

@@ -9,7 +9,7 @@ import { pca } from "../../src/detectors/pca-residual.js";
 import { knn } from "../../src/detectors/knn.js";
 import { isMadkitError } from "../../src/errors.js";
 import { matrix } from "../../src/linalg/matrix.js";
-import { plantedOutliers } from "../conformance/planted-outliers.js";
+import { plantedOutliers } from "../../src/datasets/planted-outliers.js";
 
 const data = plantedOutliers({ nTrain: 300, nTest: 50, dim: 10, seed: 9 });
 

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { gaussianMixture } from "../../src/detectors/gaussian-mixture.js";
 import { isMadkitError } from "../../src/errors.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { detectorConformance } from "../conformance/detector.conformance.js";
 
 /** Correlated Gaussian rows: x = A·g + b. */

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GaussianStats } from "../../src/detectors/gaussian-stats.js";
 import { rowSlice } from "../../src/linalg/matrix.js";
-import { plantedOutliers } from "../conformance/planted-outliers.js";
+import { plantedOutliers } from "../../src/datasets/planted-outliers.js";
 
 const { train } = plantedOutliers({ nTrain: 5000, nTest: 1, dim: 7, seed: 3 });
 

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { isolationForest } from "../../src/detectors/isolation-forest.js";
 import { loadDetector } from "../../src/detectors/registry.js";
 import { matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const n = 1000;
 const d = 12;

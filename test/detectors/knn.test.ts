@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { knn } from "../../src/detectors/knn.js";
 import { matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 function gaussian(n: number, d: number, seed: number): Float64Array {
   return new SeededRng(seed).fillNormal(new Float64Array(n * d), 1) as Float64Array;

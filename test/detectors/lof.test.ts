@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { lof } from "../../src/detectors/lof.js";
 import { isMadkitError } from "../../src/errors.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 function gaussian(n: number, d: number, seed: number, scale = 1): Matrix<Float64Array> {
   const rng = new SeededRng(seed);

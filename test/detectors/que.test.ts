@@ -8,7 +8,7 @@ import { que } from "../../src/detectors/que.js";
 import { createDetector } from "../../src/detectors/registry.js";
 import { auroc } from "../../src/eval/ranking-metrics.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 /** Correlated Gaussian activations x = A·g + 1 + 0.3·noise, with a shared A per generator. */
 function generator(d: number, seed: number): { sample: (n: number) => Matrix<Float64Array>; rng: SeededRng } {

@@ -11,8 +11,8 @@ import { after, test } from "node:test";
 import { gaussianMixture, gaussianMixtureInit } from "../../src/detectors/gaussian-mixture.js";
 import { lof } from "../../src/detectors/lof.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
-import { plantedOutliers } from "../conformance/planted-outliers.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
+import { plantedOutliers } from "../../src/datasets/planted-outliers.js";
 import { findPython, missingPython, runPython } from "../helpers/python.js";
 
 const MODULES = ["numpy", "sklearn"];

@@ -16,7 +16,7 @@ import { pca } from "../../src/detectors/pca-residual.js";
 import { auroc } from "../../src/eval/ranking-metrics.js";
 import { rowSlice, type Matrix } from "../../src/linalg/matrix.js";
 import { findPython, missingPython, runPython } from "../helpers/python.js";
-import { plantedOutliers } from "../conformance/planted-outliers.js";
+import { plantedOutliers } from "../../src/datasets/planted-outliers.js";
 
 const MODULES = ["numpy", "sklearn"];
 const python = findPython(MODULES);

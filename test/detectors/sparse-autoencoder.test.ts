@@ -10,7 +10,7 @@ import path from "node:path";
 import { loadDetector } from "../../src/detectors/registry.js";
 import { sparseAutoencoder, type SaeFeatureContribution } from "../../src/detectors/sparse-autoencoder.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const d = 32;
 const nAtoms = 40;

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { spectralSignature } from "../../src/detectors/spectral-signature.js";
 import { auroc } from "../../src/eval/ranking-metrics.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const D = 24;
 

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bootstrapMetrics, percentileInterval } from "../../src/eval/bootstrap.js";
+import { bootstrapMetrics, bootstrapStatistic, percentileInterval } from "../../src/eval/bootstrap.js";
 import { auroc, averagePrecision } from "../../src/eval/ranking-metrics.js";
 import { metricsAtThreshold } from "../../src/eval/threshold-metrics.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 function binormal(seed: number, nNeg: number, nPos: number, d: number): { scores: Float64Array; labels: Uint8Array } {
   const rng = new SeededRng(seed);
@@ -86,4 +86,48 @@ test("percentile intervals interpolate between order statistics", () => {
 
 test("a sample without anomalies is refused with a message naming both counts", () => {
   assert.throws(() => bootstrapMetrics([1, 2], [0, 0], [], { seed: 1 }), /0 anomalous and 2 normal/);
+});
+
+test("the lower-order-statistic rule reads the order statistic at floor(p·(B−1)), without interpolation", () => {
+  const v = Float64Array.from({ length: 10 }, (_, i) => 9 - i);
+  // p = 0.025 → floor(0.225) = 0; p = 0.975 → floor(8.775) = 8.
+  assert.deepEqual(percentileInterval(v, 0.95, "lower"), { lo: 0, hi: 8 });
+});
+
+/** The capability-gap bootstrap as it stood before the two bootstraps were merged: the oracle for the merge. */
+function itemBootstrapBeforeMerge(n: number, metric: (idx: Int32Array) => number, seed: number, rounds = 200): { value: number; lo: number; hi: number } {
+  const all = new Int32Array(n);
+  for (let i = 0; i < n; i++) all[i] = i;
+  const value = metric(all);
+  const rng = new SeededRng(seed);
+  const vals: number[] = [];
+  const idx = new Int32Array(n);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < n; i++) idx[i] = rng.int(n);
+    const v = metric(idx);
+    if (Number.isFinite(v)) vals.push(v);
+  }
+  if (vals.length === 0) return { value, lo: value, hi: value };
+  vals.sort((a, b) => a - b);
+  const q = (p: number): number => vals[Math.min(vals.length - 1, Math.max(0, Math.floor(p * (vals.length - 1))))]!;
+  return { value, lo: q(0.025), hi: q(0.975) };
+}
+
+test("bootstrapStatistic with the lower rule gives exactly the numbers of the capability-gap bootstrap it replaced", () => {
+  for (const [seed, n, pos] of [[1, 7, 2], [2, 41, 5], [3, 120, 60], [4, 333, 10], [5, 3, 1]] as const) {
+    const { scores, labels } = binormal(seed, n - pos, pos, 1);
+    const sub = (idx: Int32Array) => ({ s: Float64Array.from(idx, (j) => scores[j]!), l: Uint8Array.from(idx, (j) => labels[j]!) });
+    const metrics: Array<(idx: Int32Array) => number> = [
+      (idx) => { const { s, l } = sub(idx); return metricsAtThreshold(s, l, 0.5).precision; },
+      // NaN on one-class resamples: those replicates are skipped by both.
+      (idx) => { const { s, l } = sub(idx); return l.includes(1) && l.includes(0) ? auroc(s, l) : NaN; },
+      () => NaN,
+    ];
+    for (const [k, metric] of metrics.entries()) {
+      const s = seed * 100 + k;
+      const got = bootstrapStatistic(n, metric, { seed: s, replicates: 200, level: 0.95, quantile: "lower" });
+      const want = itemBootstrapBeforeMerge(n, metric, s);
+      assert.ok(Object.is(got.value, want.value) && Object.is(got.lo, want.lo) && Object.is(got.hi, want.hi), `seed ${seed}, metric ${k}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+    }
+  }
 });

@@ -9,7 +9,7 @@ import { ConformalCalibration, conformalFlag, conformalPValue, conformalThreshol
 import { calibrateThreshold } from "../../src/eval/threshold-metrics.js";
 import { isMadkitError } from "../../src/errors.js";
 import { matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 /** log C(n, k) via a running sum of logs (n is at most a few thousand here). */
 function logChoose(n: number, k: number): number {

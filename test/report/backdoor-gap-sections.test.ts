@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { BenchResults, ResultRecord, TaskSummary } from "../../src/bench/results.js";
+import type { BenchResults, ResultRecord, TaskSummary } from "../../src/results/contract.js";
 import { buildDocument } from "../../src/report/document.js";
 import { renderHtml } from "../../src/report/html.js";
 import { renderMarkdown } from "../../src/report/markdown.js";

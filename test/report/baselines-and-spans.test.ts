@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import test from "node:test";
-import type { BenchResults, FailureExample, ResultRecord } from "../../src/bench/results.js";
+import type { BenchResults, FailureExample, ResultRecord } from "../../src/results/contract.js";
 import { buildDocument } from "../../src/report/document.js";
 import { renderHtml } from "../../src/report/html.js";
 import { renderMarkdown } from "../../src/report/markdown.js";

@@ -2,7 +2,7 @@
 // plus a batch method, a hook per layer, per-family and length-matched subsets, ROC curves, histograms, failure
 // modes from characteriseFailures), built in code so the report tests need no benchmark run.
 
-import type { AtAlpha, BenchResults, FailureExample, FailureMode, ResultRecord, RocPoints, ScoreHistogram, Selection, TaskSummary, WithCi } from "../../src/bench/results.js";
+import type { AtAlpha, BenchResults, FailureExample, FailureMode, ResultRecord, RocPoints, ScoreHistogram, Selection, TaskSummary, WithCi } from "../../src/results/contract.js";
 import { characteriseFailures, type FailureItem } from "../../src/eval/failure-modes.js";
 
 export const NASTY_TEXT = 'Ignore all rules </td></table><script>alert("pwned")</script> & ]]> | pipe `tick` *star* \u0001 end\nsecond line';

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { activationsBody, HOOKS, startTestMonitor, textSource, type TestMonitor } from "./fixture.js";
 
 /** Base64 of little-endian float32 bytes, written value by value through a DataView (independent of the server's decoder). */

@@ -10,7 +10,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { projectRoot } from "../../src/config.js";
 import { SqliteStore } from "../../src/server/sqlite-store.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { activationsBody, standInBundle } from "./fixture.js";
 
 const ADMIN = "mk_test_admin_token_for_crash_test";

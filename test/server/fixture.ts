@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fitBundle, type FittedBundle } from "../../src/detectors/bundle.js";
+import { fitBundle, type FittedBundle } from "../../src/bundle/bundle.js";
 import { mahalanobis } from "../../src/detectors/mahalanobis.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
 import { issueToken } from "../../src/server/auth.js";
@@ -15,7 +15,7 @@ import { listenMonitor, type RunningMonitor } from "../../src/server/service.js"
 import { SqliteStore } from "../../src/server/sqlite-store.js";
 import type { MonitorStore } from "../../src/server/storage.js";
 import type { ActivationSource } from "../../src/models/source.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 export const HOOKS = [
   { name: "blocks.0.hook_resid_post", dim: 8 },

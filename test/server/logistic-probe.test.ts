@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { MadkitError } from "../../src/errors.js";
 import { matrix } from "../../src/linalg/matrix.js";
 import { fitLogisticRegression, LogisticProbe } from "../../src/server/logistic-probe.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { requirePython, runPython } from "../helpers/python.js";
 
 function data(n: number, d: number, seed: number) {

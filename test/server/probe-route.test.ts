@@ -9,7 +9,7 @@ import { MonitorMetrics } from "../../src/server/metrics.js";
 import { MonitorScorer } from "../../src/server/scorer.js";
 import { restoreProbe } from "../../src/server/service.js";
 import { SqliteStore } from "../../src/server/sqlite-store.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { activationsBody, HOOKS, standInBundle, startTestMonitor } from "./fixture.js";
 
 test("a trained probe scores new inputs like a probe refitted on the exported labels, and comes back after a restart", async () => {

@@ -7,7 +7,7 @@ import { MonitorMetrics } from "../../src/server/metrics.js";
 import { ScoreBatcher } from "../../src/server/score-batcher.js";
 import { MonitorScorer } from "../../src/server/scorer.js";
 import type { ItemActivations } from "../../src/server/storage.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { HOOKS, standInBundle } from "./fixture.js";
 
 function input(rng: SeededRng, shift = 0): ItemActivations {

@@ -16,7 +16,7 @@ import { encode, readLlama2cTokenizer } from "../../src/models/llama2c/tokenizer
 import { constructGapPositions, entityRepeatPositions } from "../../src/tasks/gap/constructed-set.js";
 import { nextWordView, PrefixSession } from "../../src/tasks/gap/next-word.js";
 import { runCapabilityGap } from "../../src/tasks/gap/run-capability-gap.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const MODEL = path.join(config.sharedDir, "models/stories260K/stories260K.bin");
 const tok = readLlama2cTokenizer(path.join(config.sharedDir, "models/stories260K/tok512.bin"));

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { charLength, lengthMatch, tokenLength, wordLength } from "../../src/tasks/length.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 function items(prefix: string, lengths: number[]): { id: string; text: string }[] {
   return lengths.map((n, i) => ({ id: `${prefix}${i}`, text: "x".repeat(n) }));

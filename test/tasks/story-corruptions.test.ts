@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadTinyStories } from "../../src/tasks/datasets/tinystories.js";
+import { loadTinyStories } from "../../src/datasets/tinystories.js";
 import { corruptStory, INJECTED_INSTRUCTIONS, sentenceStarts, shuffleWords } from "../../src/tasks/story-corruptions.js";
 
 const stories = loadTinyStories().filter((r) => r.text.split(/\s+/).length >= 8).slice(0, 80);

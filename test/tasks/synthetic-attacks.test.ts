@@ -8,7 +8,7 @@ import {
   MANY_SHOT_TURNS,
   RANDOM_SUFFIX_PIECES,
 } from "../../src/tasks/attack-templates.js";
-import { loadHarmBench } from "../../src/tasks/datasets/harmbench.js";
+import { loadHarmBench } from "../../src/datasets/harmbench.js";
 import {
   fromBase64,
   fromLeetspeak,

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
 import { AutoencoderNet } from "../../src/train/autoencoder-net.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 /** rows = z·B + noise with z ~ N(0, I_k), B a fixed random k×d basis. */
 function lowRank(rng: SeededRng, basis: Float32Array, k: number, d: number, n: number, noise: number): Matrix<Float32Array> {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { isMadkitError } from "../../src/errors.js";
 import { matrix } from "../../src/linalg/matrix.js";
 import { applyStandardizer, fitStandardizer } from "../../src/train/standardizer.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const rng = new SeededRng(6);
 const n = 500;

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { numpy as np } from "@jax-js/jax";
 import { zerosTensor, type DeviceParams } from "../../src/train/params.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { trainModel, type TrainableModel } from "../../src/train/train-loop.js";
 
 // y = x·w + noise packed as rows [x0, x1, y]; the model learns w by squared error.

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { SeededRng } from "../../src/random/seeded-rng.js";
 import { scoringNoise, VaeNet } from "../../src/train/vae-net.js";
 
 // x = w·z + σ·ε in 2-D with a 1-D latent: Σ = w wᵀ + σ² I.

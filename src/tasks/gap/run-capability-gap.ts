@@ -2,11 +2,11 @@
 // is right and the weak model's wrong; no gap = both right), score them without the ground truth, set the
 // threshold on trusted positions only, and report precision/recall per weak model as bench ResultRecords.
 
-import type { AtAlpha, CapabilityGapRow, ResultRecord } from "../../bench/results.js";
+import type { AtAlpha, CapabilityGapRow, ResultRecord } from "../../results/contract.js";
+import { bootstrapStatistic, type BootstrapOptions } from "../../eval/bootstrap.js";
 import { auroc, averagePrecision, fprAtTpr, tprAtFpr } from "../../eval/ranking-metrics.js";
 import { calibrateThreshold, metricsAtThreshold } from "../../eval/threshold-metrics.js";
 import type { Llama2cSource } from "../../models/llama2c/source.js";
-import { bootstrapCi } from "./bootstrap-ci.js";
 import { constructGapPositions, type GapPosition } from "./constructed-set.js";
 import { nextWordView, PrefixSession } from "./next-word.js";
 import { loadStrongModel, loadWeakModel, WEAK_MODEL_NAMES, type WeakModelName } from "./weak-models.js";
@@ -18,6 +18,9 @@ export type GapScoreName = (typeof GAP_SCORES)[number];
 export const GAP_ALPHAS = [0.01, 0.05, 0.1] as const;
 /** The α the summary rows (precision/recall) use. */
 export const GAP_REPORT_ALPHA = 0.05;
+
+/** Item-resampling bootstrap intervals: 200 replicates, 95%, lower order statistic (the published numbers' rule). */
+const ci = (seed: number): BootstrapOptions => ({ seed, replicates: 200, level: 0.95, quantile: "lower" });
 
 export interface CapabilityGapOptions {
   readonly seed: number;
@@ -140,8 +143,8 @@ export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapRe
         return {
           alpha,
           threshold,
-          precision: bootstrapCi(ev.length, (idx) => { const { s, l } = sub(idx); return metricsAtThreshold(s, l, threshold).precision; }, seed + 11 * k + 1),
-          recall: bootstrapCi(ev.length, (idx) => { const { s, l } = sub(idx); return metricsAtThreshold(s, l, threshold).recall; }, seed + 11 * k + 2),
+          precision: bootstrapStatistic(ev.length, (idx) => { const { s, l } = sub(idx); return metricsAtThreshold(s, l, threshold).precision; }, ci(seed + 11 * k + 1)),
+          recall: bootstrapStatistic(ev.length, (idx) => { const { s, l } = sub(idx); return metricsAtThreshold(s, l, threshold).recall; }, ci(seed + 11 * k + 2)),
           f1: m.f1,
           fpr: m.fpr,
           shiftFpr: null,
@@ -168,8 +171,8 @@ export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapRe
         scope: "input",
         n: ev.length,
         nAnomalous: nGap,
-        auroc: degenerate ? { value: NaN, lo: NaN, hi: NaN } : bootstrapCi(ev.length, (idx) => { const { s, l } = sub(idx); return safeAuroc(s, l); }, seed + 101),
-        auprc: degenerate ? { value: NaN, lo: NaN, hi: NaN } : bootstrapCi(ev.length, (idx) => { const { s, l } = sub(idx); return l.includes(1) && l.includes(0) ? averagePrecision(s, l) : NaN; }, seed + 102),
+        auroc: degenerate ? { value: NaN, lo: NaN, hi: NaN } : bootstrapStatistic(ev.length, (idx) => { const { s, l } = sub(idx); return safeAuroc(s, l); }, ci(seed + 101)),
+        auprc: degenerate ? { value: NaN, lo: NaN, hi: NaN } : bootstrapStatistic(ev.length, (idx) => { const { s, l } = sub(idx); return l.includes(1) && l.includes(0) ? averagePrecision(s, l) : NaN; }, ci(seed + 102)),
         fpr95: degenerate ? NaN : fprAtTpr(ev, labels, 0.95),
         tprAt1Fpr: degenerate ? NaN : tprAtFpr(ev, labels, 0.01),
         atAlpha,

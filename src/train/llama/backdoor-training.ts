@@ -10,10 +10,10 @@ import { writeFileAtomic } from "../../io/atomic-write.js";
 import { readLlama2cCheckpoint, writeLlama2cCheckpoint } from "../../models/llama2c/checkpoint.js";
 import { llama2cSourceFromParts, type Llama2cSource } from "../../models/llama2c/source.js";
 import { encode, readLlama2cTokenizer } from "../../models/llama2c/tokenizer.js";
-import { loadTinyStories } from "../../tasks/datasets/tinystories.js";
-import type { TextRecord } from "../../tasks/datasets/text-record.js";
-import { rngFor, shuffled } from "../../tasks/seeded-sampling.js";
-import type { SeededRng } from "../rng.js";
+import { loadTinyStories } from "../../datasets/tinystories.js";
+import type { TextRecord } from "../../datasets/text-record.js";
+import { rngFor, shuffled } from "../../random/seeded-sampling.js";
+import type { SeededRng } from "../../random/seeded-rng.js";
 import { bitsPerChar } from "./bits-per-char.js";
 import { fineTuneLlama, type FineTuneOptions, type FineTuneProgress, type TrainingSequence } from "./fine-tune.js";
 

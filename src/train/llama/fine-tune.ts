@@ -12,7 +12,7 @@ import {
 } from "../../models/llama2c/checkpoint.js";
 import { ADAM_DEFAULTS, adamStepSize, adamUpdate, type AdamOptions } from "../adam.js";
 import { disposeAll, refAll, toDevice, toHostConsuming, zerosLike, type DeviceParams, type HostParams } from "../params.js";
-import { SeededRng } from "../rng.js";
+import { SeededRng } from "../../random/seeded-rng.js";
 import { llamaConstants, llamaLoss } from "./llama-forward.js";
 import { paramsFromCheckpoint, weightsFromParams } from "./llama-params.js";
 

@@ -1,4 +1,4 @@
-// The data sets bench/detectors.ts runs every detector on: synthetic Gaussian rows with planted outliers, real
+// The data sets perf/detectors.ts runs every detector on: synthetic Gaussian rows with planted outliers, real
 // use-lite token activations (benign instructions trusted; held-out benign vs in-the-wild jailbreak tokens
 // tested), and stories260k's behaviour hooks on the same inputs. Extractions are cached under config.cacheDir.
 
@@ -10,11 +10,11 @@ import { config } from "../src/config.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { OUTPUT_ENTROPY_HOOK, TOKEN_NLL_HOOK } from "../src/models/behaviour-hooks.js";
 import { loadModel } from "../src/models/registry.js";
-import { loadInTheWildJailbreaks } from "../src/tasks/datasets/jailbreak-llms.js";
-import { loadRefusalSplit } from "../src/tasks/datasets/refusal-direction.js";
-import { loadSelfInstruct } from "../src/tasks/datasets/self-instruct.js";
-import { rngFor, shuffled } from "../src/tasks/seeded-sampling.js";
-import { plantedOutliers } from "../test/conformance/planted-outliers.js";
+import { loadInTheWildJailbreaks } from "../src/datasets/jailbreak-llms.js";
+import { loadRefusalSplit } from "../src/datasets/refusal-direction.js";
+import { loadSelfInstruct } from "../src/datasets/self-instruct.js";
+import { rngFor, shuffled } from "../src/random/seeded-sampling.js";
+import { plantedOutliers } from "../src/datasets/planted-outliers.js";
 
 export interface BenchSet {
   readonly name: string;

@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
-import { config } from "../../config.js";
-import { MadkitError } from "../../errors.js";
+import { config } from "../config.js";
+import { MadkitError } from "../errors.js";
 
 /** Where a loader looks: the default is `<sharedDir>/data`; tests pass another folder. */
 export interface DataLocation {

@@ -2,10 +2,10 @@
 // bundle shaped like the default use-lite one (3 hooks x 512, Ledoit-Wolf Mahalanobis, max combiner) gets
 // BENCH_REQUESTS {activations} requests per row (1% strongly anomalous, so queue writes happen), sent as
 // JSON number arrays and as packed float32 (base64), by the lean keep-alive load generator in
-// bench/load-generator.ts.
+// perf/load-generator.ts.
 //
 // Closed loop (each of c clients sends its next request when the previous answer arrives) at each
-// concurrency, next to the framework's floor measured in the same run: bench/serve-floor.ts, the same
+// concurrency, next to the framework's floor measured in the same run: perf/serve-floor.ts, the same
 // hono/@hono/node-server stack answering a fixed JSON with no work. Then open loop (Poisson arrivals at
 // fixed rates over 50 connections), the way a deployment sees traffic. Prints throughput, p50/p99 latency,
 // the share of wall time the detector ran and the mean batch size; then checks no errors, no lost writes.
@@ -17,11 +17,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../src/config.js";
-import { fitBundle } from "../src/detectors/bundle.js";
+import { fitBundle } from "../src/bundle/bundle.js";
 import { mahalanobis } from "../src/detectors/mahalanobis.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { SqliteStore } from "../src/server/sqlite-store.js";
-import { SeededRng } from "../src/train/rng.js";
+import { SeededRng } from "../src/random/seeded-rng.js";
 import { closedLoop, openLoop, type LoadResult, type LoadTarget } from "./load-generator.js";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 10_000);
@@ -87,7 +87,7 @@ try {
   const asArrays = inputs.map((hooks) => JSON.stringify({ activations: Object.fromEntries(hooks.map(([h, v]) => [h, Array.from(v)])) }));
   const asPacked = inputs.map((hooks) => JSON.stringify({ activations: Object.fromEntries(hooks.map(([h, v]) => [h, Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64")])) }));
 
-  const floor = await startChild([path.join(projectRoot, "bench/serve-floor.ts")]);
+  const floor = await startChild([path.join(projectRoot, "perf/serve-floor.ts")]);
   children.push(floor.child);
   const server = await startChild([path.join(projectRoot, "src/cli/main.ts"), "serve", "--model", "none", "--detector", path.join(dir, "bundle"), "--db", path.join(dir, "bench.sqlite"), "--port", "0", "--max-concurrent", "1024"]);
   children.push(server.child);

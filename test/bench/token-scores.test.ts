@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { anomalousSpan, scoreTokens } from "../../src/eval/token-scores.js";
+import { anomalousSpan, scoreTokens } from "../../src/bench/token-scores.js";
 import { createDetector } from "../../src/detectors/registry.js";
 import { vstack32 } from "../../src/linalg/matrix.js";
 import { loadModel } from "../../src/models/registry.js";

@@ -1,10 +1,10 @@
 // Seeded synthetic activations with planted outliers, shared by the detector conformance suite, the
-// scikit-learn comparisons and the benchmark: inliers are low-rank Gaussian plus isotropic noise; outliers
-// are inliers with a tenth of their features shifted by several standard deviations.
+// scikit-learn comparisons and the performance benchmarks (perf/): inliers are low-rank Gaussian plus isotropic
+// noise; outliers are inliers with a tenth of their features shifted by several standard deviations.
 
-import { gemm } from "../../src/linalg/blas.js";
-import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { SeededRng } from "../../src/train/rng.js";
+import { gemm } from "../linalg/blas.js";
+import { matrix, type Matrix } from "../linalg/matrix.js";
+import { SeededRng } from "../random/seeded-rng.js";
 
 export interface PlantedOutliers<T extends Float32Array | Float64Array> {
   readonly train: Matrix<T>;

@@ -7,13 +7,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { BUNDLE_FILE, fitBundle, loadBundle } from "../../src/detectors/bundle.js";
+import { BUNDLE_FILE, fitBundle, loadBundle } from "../../src/bundle/bundle.js";
 import { knn } from "../../src/detectors/knn.js";
 import { mahalanobis } from "../../src/detectors/mahalanobis.js";
 import { isMadkitError } from "../../src/errors.js";
 import { auroc } from "../../src/eval/ranking-metrics.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
-import { plantedOutliers } from "../conformance/planted-outliers.js";
+import { plantedOutliers } from "../../src/datasets/planted-outliers.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "madkit-bundle-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));

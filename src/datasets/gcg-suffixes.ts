@@ -3,7 +3,7 @@
 // (`id` = "time", the optimisation's wall time), which is not a suffix and is skipped.
 
 import { readdirSync } from "node:fs";
-import { MadkitError } from "../../errors.js";
+import { MadkitError } from "../errors.js";
 import { type DataLocation, readSharedCsv, sharedDataPath } from "./shared-data-file.js";
 import { cleanRecords, type TextRecord } from "./text-record.js";
 

@@ -19,13 +19,13 @@ import { readVersionedJson } from "../io/versioned-json.js";
 import { ConformalCalibration, conformalFlag } from "../eval/conformal.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
-import { matrix, type FloatArray, type Matrix } from "../linalg/matrix.js";
+import { matrix, takeRows, type Matrix } from "../linalg/matrix.js";
 import { resolveHooks } from "../models/hook-names.js";
 import type { HookPoint } from "../models/source.js";
-import { SeededRng } from "../train/rng.js";
+import { SeededRng } from "../random/seeded-rng.js";
 import { COMBINERS, hookTerms, HookNormaliser, reduceTerms, type Combiner } from "./combine.js";
-import type { DetectorSpec, Explanation, FittedDetector } from "./detector.js";
-import { loadDetector } from "./registry.js";
+import type { DetectorSpec, Explanation, FittedDetector } from "../detectors/detector.js";
+import { loadDetector } from "../detectors/registry.js";
 
 export const BUNDLE_FORMAT = "madkit-bundle";
 /** Bump when bundle.json or the calibration tensors change incompatibly. */
@@ -113,14 +113,6 @@ export interface BundleMeta {
 function checkAlpha(alpha: number, what: string): number {
   if (!(alpha > 0 && alpha < 1)) throw new MadkitError("BAD_ARGUMENT", `${what} must be in (0, 1), got ${alpha}`);
   return alpha;
-}
-
-/** Rows `idx` of m, in m's precision. */
-function takeRows(m: Matrix, idx: Int32Array): Matrix {
-  const d = m.cols;
-  const out: FloatArray = m.data instanceof Float64Array ? new Float64Array(idx.length * d) : new Float32Array(idx.length * d);
-  for (let i = 0; i < idx.length; i++) out.set(m.data.subarray(idx[i]! * d, (idx[i]! + 1) * d), i * d);
-  return matrix(idx.length, d, out);
 }
 
 function firstBad(m: Matrix): number {

@@ -1,10 +1,10 @@
 // Benchmark: training throughput (samples/s) of the autoencoder 512→128→512 (ReLU hidden, MSE, Adam,
 // batch 256) on madkit's training core (jax-js, jitted step) against TensorFlow.js's wasm backend, measured
-// in the same run and printed as a ratio. Run: node --import tsx bench/train.ts [steps]
+// in the same run and printed as a ratio. Run: node --import tsx perf/train.ts [steps]
 
 import { numpy as np, nn } from "@jax-js/jax";
 import { initWeight, zerosTensor, type HostParams } from "../src/train/params.js";
-import { SeededRng } from "../src/train/rng.js";
+import { SeededRng } from "../src/random/seeded-rng.js";
 import { trainModel } from "../src/train/train-loop.js";
 import { tf, withBackend } from "../src/models/tfjs/tfjs-backend.js";
 import { buildSync } from "esbuild";

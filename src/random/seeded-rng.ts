@@ -1,5 +1,6 @@
-// A small seeded random source for training (xoshiro128**, seeded through splitmix32): weight init,
-// minibatch shuffles and VAE noise all draw from it, so the same seed gives the same numbers on every platform.
+// The one seeded random source (xoshiro128**, seeded through splitmix32): weight init, minibatch shuffles, VAE
+// noise, detector subsampling, task splits and the bootstrap all draw from it, so the same seed gives the same
+// numbers on every platform.
 
 import { MadkitError } from "../errors.js";
 

@@ -1,6 +1,6 @@
 // Benchmark: activation extraction through the ONNX export of stories260K under onnxruntime-node, batch 1
 // against batch 16, with the llama2.c adapter on the same paragraphs as the in-run baseline.
-// Run: node --import tsx bench/extract-onnx.ts [paragraphs=50]
+// Run: node --import tsx perf/extract-onnx.ts [paragraphs=50]
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";

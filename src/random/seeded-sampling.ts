@@ -1,7 +1,8 @@
-// Seeded draws for building tasks. Every component (a split, a family, a generator) gets its own stream derived
-// from (seed, label), so adding or resizing one family never changes the items drawn for another.
+// Named seeded streams and the draws built on them (shuffle, sample, pick). Every component (a task split, an
+// attack family, a bootstrap) gets its own stream derived from (seed, label), so adding or resizing one never
+// changes the numbers drawn for another.
 
-import { SeededRng } from "../train/rng.js";
+import { SeededRng } from "./seeded-rng.js";
 
 /** A 32-bit seed for the stream named `label` under the task seed (FNV-1a over the label, mixed with the seed). */
 export function streamSeed(seed: number, label: string): number {

@@ -2,7 +2,7 @@
 // (CC BY-NC 4.0 — non-commercial use only), harmful_* are pooled public harmful-request sets. Each file is a
 // JSON array of {instruction, category}.
 
-import { MadkitError } from "../../errors.js";
+import { MadkitError } from "../errors.js";
 import { type DataLocation, readSharedJson, stringField } from "./shared-data-file.js";
 import { cleanRecords, type TextRecord } from "./text-record.js";
 

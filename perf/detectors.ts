@@ -339,7 +339,7 @@ async function main(): Promise<void> {
   const activation = activationCases(D);
   const covered = new Set([...activation.map((c) => c.detector), "perplexity", "output-entropy"]);
   const missing = detectorNames.filter((n) => !covered.has(n));
-  if (missing.length > 0) throw new Error(`bench/detectors.ts has no case for: ${missing.join(", ")}`);
+  if (missing.length > 0) throw new Error(`perf/detectors.ts has no case for: ${missing.join(", ")}`);
   console.log(`madkit detectors vs scikit-learn (same run, detector by detector); autoencoder/vae ${EPOCHS} epochs (BENCH_EPOCHS), sparse-autoencoder ${SAE_EPOCHS} (BENCH_SAE_EPOCHS)`);
   console.log(`backend: ${lib.config}; OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? "(unset)"} (also given to python)`);
   const start = performance.now();

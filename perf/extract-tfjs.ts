@@ -1,5 +1,5 @@
 // Throughput of USE-lite activation extraction on the two TensorFlow.js backends, printed as a ratio
-// (wasm over pure-JS cpu) measured in the same run. Run: node --import tsx bench/extract-tfjs.ts [count]
+// (wasm over pure-JS cpu) measured in the same run. Run: node --import tsx perf/extract-tfjs.ts [count]
 
 import { readFileSync } from "node:fs";
 import path from "node:path";

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { combineScores, HookNormaliser, parseCombiner } from "../../src/detectors/combine.js";
+import { combineScores, HookNormaliser, parseCombiner } from "../../src/bundle/combine.js";
 import { isMadkitError } from "../../src/errors.js";
 
 const heldA = [1, 2, 3, 4, 5]; // mean 3, sample std √2.5

@@ -1,7 +1,7 @@
 // Smaller harmful-request sets kept in misc_harmful/: StrongREJECT (313, MIT), MaliciousInstruct (100 lines,
 // licence not stated) and the TDC 2023 red-teaming behaviours (50 dev + 50 test, MIT).
 
-import { MadkitError } from "../../errors.js";
+import { MadkitError } from "../errors.js";
 import { type DataLocation, readSharedCsv, readSharedJson, readSharedText } from "./shared-data-file.js";
 import { cleanRecords, type TextRecord } from "./text-record.js";
 
