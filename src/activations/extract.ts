@@ -7,7 +7,7 @@ import path from "node:path";
 import { MadkitError } from "../errors.js";
 import { firstNonFinite } from "../linalg/matrix.js";
 import { resolveHooks } from "../models/hook-names.js";
-import type { ActivationSource, HookPoint } from "../models/source.js";
+import type { ActivationSource, HookPoint, InputActivations } from "../models/source.js";
 import type { InputLabel, InputRecord } from "./input-reader.js";
 import { pooledRows, poolTokens, type Pooling } from "./pooling.js";
 import {
@@ -145,6 +145,34 @@ async function* normalize(inputs: ExtractOptions["inputs"]): AsyncGenerator<{ id
 
 export async function extractActivations(options: ExtractOptions): Promise<ExtractResult> {
   const started = performance.now();
+  const plan = planExtraction(options);
+  prepareOut(plan.out, plan.params, options.overwrite ?? false);
+  const run = new ExtractionRun(plan);
+  const position = await streamParts(options.inputs, plan, (items) => run.runPart(items));
+  removeStaleParts(plan, run.part);
+  writeProgress(plan.out, plan.params, run.part, run.inputsDone);
+  const index = writeStoreIndex(plan.out, plan.params, run.part, position);
+  const seconds = (performance.now() - started) / 1000;
+  const { partsWritten, partsReused, tokens } = run;
+  return { out: plan.out, index, partsWritten, partsReused, tokens, seconds, tokensPerSecond: seconds > 0 ? tokens / seconds : 0 };
+}
+
+/** The arguments of one run, checked and settled: sizes, shard, limit, the hooks resolved, the store's params. */
+interface ExtractionPlan {
+  readonly source: ActivationSource;
+  readonly out: string;
+  readonly pooling: Pooling;
+  readonly chunkSize: number;
+  readonly batchSize: number;
+  readonly shard: Shard;
+  readonly limit: number;
+  readonly hookPoints: readonly HookPoint[];
+  readonly params: StoreParams;
+  readonly onProgress?: (p: ExtractProgress) => void;
+  readonly onWarning?: (message: string) => void;
+}
+
+function planExtraction(options: ExtractOptions): ExtractionPlan {
   const { source, out, pooling } = options;
   const chunkSize = positiveInt("chunkSize", options.chunkSize ?? EXTRACT_DEFAULTS.chunkSize);
   const batchSize = positiveInt("batchSize", options.batchSize ?? EXTRACT_DEFAULTS.batchSize);
@@ -152,127 +180,19 @@ export async function extractActivations(options: ExtractOptions): Promise<Extra
   const limit = options.limit === undefined ? Infinity : options.limit;
   if (limit !== Infinity && (!Number.isInteger(limit) || limit < 0)) throw new MadkitError("BAD_ARGUMENT", `limit must be a non-negative integer, got ${limit}`);
   const hookPoints: HookPoint[] = resolveHooks(options.hooks, source.hooks());
-  const hookNames = hookPoints.map((h) => h.name);
   const params = storeParams(source.info, hookPoints, pooling, chunkSize, shard);
-  prepareOut(out, params, options.overwrite ?? false);
+  return { source, out, pooling, chunkSize, batchSize, shard, limit, hookPoints, params, onProgress: options.onProgress, onWarning: options.onWarning };
+}
 
-  let part = 0;
-  let partsWritten = 0;
-  let partsReused = 0;
-  let inputsDone = 0;
-  let tokens = 0;
-  let tokenRows = 0;
-  let indexRemoved = false;
-
-  const runPart = async (items: Pending[]): Promise<void> => {
-    const file = path.join(out, partFileName(part));
-    if (existsSync(file)) {
-      const c = readPartContents(file);
-      const diff = describeParamsDifference(c.params, params);
-      if (diff) throw new MadkitError("STORE_MISMATCH", `${file}: this part was made with ${diff}; use another --out, or --overwrite`);
-      const n = Math.min(c.inputs.length, items.length);
-      for (let k = 0; k < n; k++) {
-        const was = c.inputs[k]!;
-        const now = items[k]!;
-        if (was.sha256 !== now.sha256 || was.index !== now.index) {
-          throw new MadkitError(
-            "STORE_MISMATCH",
-            `${file}: input #${now.index} ('${now.id}') differs from the one stored there (#${was.index} '${was.id}', text hash ` +
-              `${was.sha256.slice(0, 12)} vs ${now.sha256.slice(0, 12)}); the input file changed — use another --out, or --overwrite`,
-          );
-        }
-      }
-      if (c.inputs.length === items.length) {
-        const tokenHook = pooling === "all" ? hookPoints.find((h) => h.granularity === "token") : undefined;
-        if (tokenHook) tokenRows += c.rows.get(tokenHook.name)!;
-        inputsDone += items.length;
-        partsReused++;
-        part++;
-        options.onProgress?.({ event: "part-reused", part: part - 1, inputsDone, partsDone: part, tokens });
-        return;
-      }
-      if (c.inputs.length > items.length) {
-        throw new MadkitError(
-          "STORE_MISMATCH",
-          `${file}: holds ${c.inputs.length} inputs but this run has only ${items.length} for it (fewer inputs than before); use another --out, or --overwrite`,
-        );
-      }
-      // The stored part is a strict prefix (an earlier run had fewer inputs): rebuild it below.
-    }
-    if (!indexRemoved) {
-      // The store is about to change: it is no longer the complete store index.json describes.
-      rmSync(path.join(out, INDEX_FILE), { force: true });
-      indexRemoved = true;
-    }
-    const builder = new PartBuilder(out, part, params, tokenRows);
-    try {
-      // Batches run in order of text length so each padded batch wastes little work (ONNX pads to the
-      // longest input); results are pooled at once and added to the part in input order afterwards.
-      const order = items.map((_, i) => i).sort((a, b) => items[a]!.text.length - items[b]!.text.length || a - b);
-      const pooledByItem: Array<{ nTok: number; truncated: boolean; rows: Map<string, Float32Array> }> = new Array(items.length);
-      for (let b = 0; b < order.length; b += batchSize) {
-        const batchIdx = order.slice(b, b + batchSize);
-        const batch = batchIdx.map((i) => items[i]!);
-        const res = await source.forward(
-          batch.map((x) => x.text),
-          { hooks: hookNames },
-        );
-        if (res.activations.length !== batch.length || res.tokenCounts.length !== batch.length || res.truncated.length !== batch.length) {
-          throw new MadkitError(
-            "DIMENSION_MISMATCH",
-            `model '${source.info.id}' returned ${res.activations.length} results for a batch of ${batch.length} inputs`,
-          );
-        }
-        batch.forEach((x, j) => {
-          const acts = res.activations[j]!;
-          const nTok = res.tokenCounts[j]!;
-          const rows = new Map<string, Float32Array>();
-          for (const h of hookPoints) {
-            const m = acts.get(h.name);
-            if (!m) throw new MadkitError("UNKNOWN_HOOK", `model '${source.info.id}' returned no '${h.name}' activations for input '${x.id}'`);
-            if (m.cols !== h.dim) {
-              throw new MadkitError("DIMENSION_MISMATCH", `hook '${h.name}' of input '${x.id}' has width ${m.cols}, the model lists ${h.dim}`);
-            }
-            const bad = firstNonFinite(m.data);
-            if (bad >= 0) {
-              throw new MadkitError(
-                "NON_FINITE",
-                `input '${x.id}' (#${x.index}), hook '${h.name}': activation at token ${Math.floor(bad / m.cols)}, unit ${bad % m.cols} is ${m.data[bad]}`,
-              );
-            }
-            const pooled = poolTokens(m, pooling, h.granularity);
-            const expect = pooledRows(pooling, h.granularity, m.rows);
-            if (pooled.rows !== expect) throw new MadkitError("DIMENSION_MISMATCH", `hook '${h.name}' of input '${x.id}': pooled to ${pooled.rows} rows, expected ${expect}`);
-            rows.set(h.name, pooled.data);
-          }
-          pooledByItem[batchIdx[j]!] = { nTok, truncated: res.truncated[j]!, rows };
-          tokens += nTok;
-        });
-        options.onProgress?.({ event: "batch", part, inputsDone: inputsDone + Math.min(b + batchSize, items.length), partsDone: part, tokens });
-      }
-      items.forEach((x, i) => {
-        const r = pooledByItem[i]!;
-        if (r.truncated) {
-          options.onWarning?.(`input '${x.id}' (#${x.index}) was truncated to ${r.nTok} tokens (model context ${source.info.contextLength})`);
-        }
-        builder.add({ index: x.index, id: x.id, sha256: x.sha256, label: x.label, tokens: r.nTok, truncated: r.truncated, meta: x.meta }, (h) => r.rows.get(h.name)!);
-      });
-      builder.finish();
-    } catch (e) {
-      builder.abort();
-      throw e;
-    }
-    tokenRows = builder.tokenRows;
-    inputsDone += items.length;
-    partsWritten++;
-    part++;
-    writeProgress(out, params, part, inputsDone);
-    options.onProgress?.({ event: "part-written", part: part - 1, inputsDone, partsDone: part, tokens });
-  };
-
+/**
+ * Read the inputs up to the limit, keep this shard's, and hand them on `chunkSize` at a time (the last part
+ * may be shorter). Returns the stream position reached, which the store index records.
+ */
+async function streamParts(inputs: ExtractOptions["inputs"], plan: ExtractionPlan, runPart: (items: Pending[]) => Promise<void>): Promise<number> {
+  const { limit, shard, chunkSize } = plan;
   let position = 0;
   let pending: Pending[] = [];
-  for await (const x of normalize(options.inputs)) {
+  for await (const x of normalize(inputs)) {
     if (position >= limit) break;
     const index = position++;
     if (index % shard.count !== shard.index) continue;
@@ -283,16 +203,170 @@ export async function extractActivations(options: ExtractOptions): Promise<Extra
     }
   }
   if (pending.length > 0) await runPart(pending);
+  return position;
+}
 
-  // Parts past the end belong to an earlier, longer run of the same arguments.
-  for (const p of listPartNumbers(out)) {
-    if (p >= part) {
-      options.onWarning?.(`${path.join(out, partFileName(p))}: removed, the inputs now end before it`);
-      rmSync(path.join(out, partFileName(p)), { force: true });
+/** Parts past the end belong to an earlier, longer run of the same arguments. */
+function removeStaleParts(plan: ExtractionPlan, parts: number): void {
+  for (const p of listPartNumbers(plan.out)) {
+    if (p >= parts) {
+      plan.onWarning?.(`${path.join(plan.out, partFileName(p))}: removed, the inputs now end before it`);
+      rmSync(path.join(plan.out, partFileName(p)), { force: true });
     }
   }
-  writeProgress(out, params, part, inputsDone);
-  const index = writeStoreIndex(out, params, part, position);
-  const seconds = (performance.now() - started) / 1000;
-  return { out, index, partsWritten, partsReused, tokens, seconds, tokensPerSecond: seconds > 0 ? tokens / seconds : 0 };
+}
+
+/** One input's model output, pooled per hook. */
+interface PooledInput {
+  readonly nTok: number;
+  readonly truncated: boolean;
+  readonly rows: Map<string, Float32Array>;
+}
+
+/** The parts of one run in order, each reused from disk when it holds the same inputs, else (re)built. */
+class ExtractionRun {
+  part = 0;
+  partsWritten = 0;
+  partsReused = 0;
+  inputsDone = 0;
+  /** Tokens run through the model in this run. */
+  tokens = 0;
+  /** Token rows stored so far (pooling "all"): where the next part's rows start. */
+  private tokenRows = 0;
+  private indexRemoved = false;
+
+  constructor(private readonly plan: ExtractionPlan) {}
+
+  async runPart(items: Pending[]): Promise<void> {
+    if (this.reuseStoredPart(items)) return;
+    await this.writePart(items);
+  }
+
+  /**
+   * True when the part on disk holds exactly these inputs (then it counts as done). False when there is none or
+   * it holds a strict prefix of them (an earlier run had fewer inputs: rebuild it). STORE_MISMATCH otherwise.
+   */
+  private reuseStoredPart(items: readonly Pending[]): boolean {
+    const { out, params, pooling, hookPoints } = this.plan;
+    const file = path.join(out, partFileName(this.part));
+    if (!existsSync(file)) return false;
+    const c = readPartContents(file);
+    const diff = describeParamsDifference(c.params, params);
+    if (diff) throw new MadkitError("STORE_MISMATCH", `${file}: this part was made with ${diff}; use another --out, or --overwrite`);
+    const n = Math.min(c.inputs.length, items.length);
+    for (let k = 0; k < n; k++) {
+      const was = c.inputs[k]!;
+      const now = items[k]!;
+      if (was.sha256 !== now.sha256 || was.index !== now.index) {
+        throw new MadkitError(
+          "STORE_MISMATCH",
+          `${file}: input #${now.index} ('${now.id}') differs from the one stored there (#${was.index} '${was.id}', text hash ` +
+            `${was.sha256.slice(0, 12)} vs ${now.sha256.slice(0, 12)}); the input file changed — use another --out, or --overwrite`,
+        );
+      }
+    }
+    if (c.inputs.length === items.length) {
+      const tokenHook = pooling === "all" ? hookPoints.find((h) => h.granularity === "token") : undefined;
+      if (tokenHook) this.tokenRows += c.rows.get(tokenHook.name)!;
+      this.inputsDone += items.length;
+      this.partsReused++;
+      this.part++;
+      this.plan.onProgress?.({ event: "part-reused", part: this.part - 1, inputsDone: this.inputsDone, partsDone: this.part, tokens: this.tokens });
+      return true;
+    }
+    if (c.inputs.length > items.length) {
+      throw new MadkitError(
+        "STORE_MISMATCH",
+        `${file}: holds ${c.inputs.length} inputs but this run has only ${items.length} for it (fewer inputs than before); use another --out, or --overwrite`,
+      );
+    }
+    return false;
+  }
+
+  /** Run the items through the model and write them as this part (atomically: an error leaves no part file). */
+  private async writePart(items: readonly Pending[]): Promise<void> {
+    const { out, params, source } = this.plan;
+    if (!this.indexRemoved) {
+      // The store is about to change: it is no longer the complete store index.json describes.
+      rmSync(path.join(out, INDEX_FILE), { force: true });
+      this.indexRemoved = true;
+    }
+    const builder = new PartBuilder(out, this.part, params, this.tokenRows);
+    try {
+      const pooled = await this.poolItems(items);
+      items.forEach((x, i) => {
+        const r = pooled[i]!;
+        if (r.truncated) {
+          this.plan.onWarning?.(`input '${x.id}' (#${x.index}) was truncated to ${r.nTok} tokens (model context ${source.info.contextLength})`);
+        }
+        builder.add({ index: x.index, id: x.id, sha256: x.sha256, label: x.label, tokens: r.nTok, truncated: r.truncated, meta: x.meta }, (h) => r.rows.get(h.name)!);
+      });
+      builder.finish();
+    } catch (e) {
+      builder.abort();
+      throw e;
+    }
+    this.tokenRows = builder.tokenRows;
+    this.inputsDone += items.length;
+    this.partsWritten++;
+    this.part++;
+    writeProgress(out, params, this.part, this.inputsDone);
+    this.plan.onProgress?.({ event: "part-written", part: this.part - 1, inputsDone: this.inputsDone, partsDone: this.part, tokens: this.tokens });
+  }
+
+  /**
+   * Every item through the model, pooled, in input order. Batches run in order of text length so each padded
+   * batch wastes little work (ONNX pads to the longest input).
+   */
+  private async poolItems(items: readonly Pending[]): Promise<PooledInput[]> {
+    const { source, batchSize, hookPoints } = this.plan;
+    const order = items.map((_, i) => i).sort((a, b) => items[a]!.text.length - items[b]!.text.length || a - b);
+    const pooledByItem: PooledInput[] = new Array(items.length);
+    for (let b = 0; b < order.length; b += batchSize) {
+      const batchIdx = order.slice(b, b + batchSize);
+      const batch = batchIdx.map((i) => items[i]!);
+      const res = await source.forward(
+        batch.map((x) => x.text),
+        { hooks: hookPoints.map((h) => h.name) },
+      );
+      if (res.activations.length !== batch.length || res.tokenCounts.length !== batch.length || res.truncated.length !== batch.length) {
+        throw new MadkitError(
+          "DIMENSION_MISMATCH",
+          `model '${source.info.id}' returned ${res.activations.length} results for a batch of ${batch.length} inputs`,
+        );
+      }
+      batch.forEach((x, j) => {
+        const nTok = res.tokenCounts[j]!;
+        pooledByItem[batchIdx[j]!] = { nTok, truncated: res.truncated[j]!, rows: poolInput(this.plan, x, res.activations[j]!) };
+        this.tokens += nTok;
+      });
+      this.plan.onProgress?.({ event: "batch", part: this.part, inputsDone: this.inputsDone + Math.min(b + batchSize, items.length), partsDone: this.part, tokens: this.tokens });
+    }
+    return pooledByItem;
+  }
+}
+
+/** One input's activations checked (every hook present, its width, all finite) and pooled per hook. */
+function poolInput(plan: ExtractionPlan, x: Pending, acts: InputActivations): Map<string, Float32Array> {
+  const { source, pooling, hookPoints } = plan;
+  const rows = new Map<string, Float32Array>();
+  for (const h of hookPoints) {
+    const m = acts.get(h.name);
+    if (!m) throw new MadkitError("UNKNOWN_HOOK", `model '${source.info.id}' returned no '${h.name}' activations for input '${x.id}'`);
+    if (m.cols !== h.dim) {
+      throw new MadkitError("DIMENSION_MISMATCH", `hook '${h.name}' of input '${x.id}' has width ${m.cols}, the model lists ${h.dim}`);
+    }
+    const bad = firstNonFinite(m.data);
+    if (bad >= 0) {
+      throw new MadkitError(
+        "NON_FINITE",
+        `input '${x.id}' (#${x.index}), hook '${h.name}': activation at token ${Math.floor(bad / m.cols)}, unit ${bad % m.cols} is ${m.data[bad]}`,
+      );
+    }
+    const pooled = poolTokens(m, pooling, h.granularity);
+    const expect = pooledRows(pooling, h.granularity, m.rows);
+    if (pooled.rows !== expect) throw new MadkitError("DIMENSION_MISMATCH", `hook '${h.name}' of input '${x.id}': pooled to ${pooled.rows} rows, expected ${expect}`);
+    rows.set(h.name, pooled.data);
+  }
+  return rows;
 }

@@ -2,7 +2,7 @@
 // front page always shows the numbers of a reproducible run and the command that reproduces them.
 
 import { readFileSync } from "node:fs";
-import type { BenchResults, ResultRecord } from "../results/contract.js";
+import type { AtAlpha, BenchResults, ResultRecord, Selection, TaskSummary } from "../results/contract.js";
 import { MadkitError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { regenerateCommand } from "./document.js";
@@ -21,159 +21,196 @@ const e = escapeMarkdown;
 export function readmeResultsSection(results: BenchResults): string {
   // α = 0.05 is the level the validation selection uses and the issue bars are stated at; report.md shows every α.
   const alpha = results.alphas.includes(0.05) ? 0.05 : results.alphas[0];
-  // Per row, the preferred α if calibration could set a threshold there, else the smallest α that has one.
-  const usable = (r: ResultRecord) =>
-    r.atAlpha.find((x) => x.alpha === alpha && x.threshold !== null) ?? [...r.atAlpha].sort((a, b) => a.alpha - b.alpha).find((x) => x.threshold !== null);
-  const lines: string[] = [];
-  lines.push(
+  const baselines = baselineLines(results);
+  const heldOut = (results.classOutSelections ?? []).filter((s) => s.test);
+  const layers = layerLines(results);
+  const backdoors = results.tasks.filter((t) => t.backdoor?.role === "backdoored");
+  return [
+    provenanceLine(results),
+    ...headline(results, alpha),
+    ...block("**Detector families** (best test AUROC per family; per-input detectors, batch methods listed apart):", familyLines(results)),
+    ...(baselines.length ? block(BASELINES_TITLE, baselines) : []),
+    ...(heldOut.length > 0 ? block("**Held-out attack classes** (detector chosen without the class, test AUROC on it):", heldOutLines(results, heldOut)) : []),
+    ...(layers.length ? block("**Most informative layers** (mean test AUROC across detectors):", layers) : []),
+    ...(backdoors.length > 0 || results.capabilityGap ? block("**Backdoors and capability gaps:**", backdoorAndGapLines(results, backdoors)) : []),
+    ...block("**Failure modes** (each backed by a measured gap; the report lists examples and the reasoning):", failureModeLines(results)),
+    ...regenerate(results),
+  ].join("\n");
+}
+
+/** A blank line, a bold title, a blank line, then the lines. */
+function block(title: string, lines: readonly string[]): string[] {
+  return ["", title, "", ...lines];
+}
+
+/** Per row, the preferred α if calibration could set a threshold there, else the smallest α that has one. */
+function usableAlpha(r: ResultRecord, alpha: number | undefined): AtAlpha | undefined {
+  return r.atAlpha.find((x) => x.alpha === alpha && x.threshold !== null) ?? [...r.atAlpha].sort((a, b) => a.alpha - b.alpha).find((x) => x.threshold !== null);
+}
+
+function provenanceLine(results: BenchResults): string {
+  return (
     `*Generated from \`report/results.json\` (madkit ${e(results.madkitVersion)}, ${results.createdAt.slice(0, 10)}, seed ${results.seed}, ` +
-      `${results.quick ? "quick run: small sets, wide intervals" : "full run"}); do not edit by hand.*`,
+    `${results.quick ? "quick run: small sets, wide intervals" : "full run"}); do not edit by hand.*`
   );
-  lines.push("");
-  lines.push(
+}
+
+/** The headline paragraph, one table row per selection, then a line per selection's plain harmful requests. */
+function headline(results: BenchResults, alpha: number | undefined): string[] {
+  const lines = [
+    "",
     `**Headline** — test split; detector and layer chosen on the validation split; flag when the score exceeds the threshold ` +
       `calibrated on trusted data at level α (${alpha ?? "–"} where the calibration split is large enough to set it). Precision depends on the anomaly rate of the mix, given beside it. ` +
       `Shift FPR = false alarms on benign inputs unlike the trusted ones. Confound controls: AUROC on the length-matched subset, and the ` +
       `strongest baseline that sees no activations (token/character count, bag-of-words) with the detector's AUROC difference from it.`,
-  );
-  lines.push("");
-  lines.push("| task × model | detector @ hook | test mix: anomaly rate (anomalous of n) | AUROC [95% CI] | α | precision | recall | shift FPR | AUROC length-matched | best baseline AUROC (Δ) |");
-  lines.push("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-  for (const s of results.selections) {
-    const a = usable(s.test);
-    const lm = results.records.find((r) => r.task === s.task && r.model === s.model && r.detector === s.detector && r.hook === s.hook && r.subset === "length-matched" && r.split === "test");
-    const base = baselineRefs(results, s.task, s.model)[0];
-    lines.push(
-      `| ${e(`${s.task} × ${s.model}`)} | ${e(`${s.detector} @ ${s.hook}`)} | ${mixText(s.test)} | ${e(fmtCi(s.test.auroc))} | ` +
-        `${a ? a.alpha : "no threshold"} | ${e(fmtCi(a?.precision))} | ${e(fmtCi(a?.recall))} | ${fmtRate(a?.shiftFpr)} | ` +
-        `${fmtRate(lm?.auroc.value)} | ${base ? e(`${baselineLabel(base)} ${fmtRate(base.auroc.value)} (${deltaText(s.test.auroc.value - base.auroc.value)})`) : "–"} |`,
-    );
-  }
+    "",
+    "| task × model | detector @ hook | test mix: anomaly rate (anomalous of n) | AUROC [95% CI] | α | precision | recall | shift FPR | AUROC length-matched | best baseline AUROC (Δ) |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+  ];
+  for (const s of results.selections) lines.push(headlineRow(results, s, usableAlpha(s.test, alpha)));
   const plain = results.records.filter((r) => r.subset === "harmful-plain" && r.split === "test" && results.selections.some((s) => s.task === r.task && s.model === r.model && s.detector === r.detector && s.hook === r.hook));
   for (const r of plain) {
-    const a = usable(r);
+    const a = usableAlpha(r, alpha);
     lines.push("");
     lines.push(
       `Plain harmful requests (AdvBench, the expected hard case), ${e(`${r.task} × ${r.model}`)}: AUROC ${e(fmtCi(r.auroc))}` +
         (a ? `, recall ${fmtRate(a.recall.value)} at α = ${a.alpha}.` : "; no threshold could be calibrated."),
     );
   }
+  return lines;
+}
 
-  lines.push("");
-  lines.push("**Detector families** (best test AUROC per family; per-input detectors, batch methods listed apart):");
-  lines.push("");
-  const baselineLines: string[] = [];
+function headlineRow(results: BenchResults, s: Selection, a: AtAlpha | undefined): string {
+  const lm = results.records.find((r) => r.task === s.task && r.model === s.model && r.detector === s.detector && r.hook === s.hook && r.subset === "length-matched" && r.split === "test");
+  const base = baselineRefs(results, s.task, s.model)[0];
+  return (
+    `| ${e(`${s.task} × ${s.model}`)} | ${e(`${s.detector} @ ${s.hook}`)} | ${mixText(s.test)} | ${e(fmtCi(s.test.auroc))} | ` +
+    `${a ? a.alpha : "no threshold"} | ${e(fmtCi(a?.precision))} | ${e(fmtCi(a?.recall))} | ${fmtRate(a?.shiftFpr)} | ` +
+    `${fmtRate(lm?.auroc.value)} | ${base ? e(`${baselineLabel(base)} ${fmtRate(base.auroc.value)} (${deltaText(s.test.auroc.value - base.auroc.value)})`) : "–"} |`
+  );
+}
+
+/** The task × model pairs the family and baseline lines cover, with their detector choices (none: left out). */
+function choicesPerTask(results: BenchResults): { task: string; model: string; choices: ReturnType<typeof detectorChoices> }[] {
+  const out: { task: string; model: string; choices: ReturnType<typeof detectorChoices> }[] = [];
   for (const { task, model } of taskModels(results)) {
     // The capability gap has its own section: its `disagreement` score is a ceiling by construction, not a finding.
     if (task === "capability-gap") continue;
     const choices = detectorChoices(results, task, model);
-    if (choices.length === 0) continue;
+    if (choices.length > 0) out.push({ task, model, choices });
+  }
+  return out;
+}
+
+/** Per task × model: the best per-input detector of each family, then the batch methods. */
+function familyLines(results: BenchResults): string[] {
+  return choicesPerTask(results).map(({ task, model, choices }) => {
     const bestOf = new Map<string, (typeof choices)[number]>();
     for (const c of choices) if (c.scope === "input" && (!bestOf.get(c.family) || c.test.auroc.value > bestOf.get(c.family)!.test.auroc.value)) bestOf.set(c.family, c);
     const fams = [...bestOf.values()].sort((a, b) => b.test.auroc.value - a.test.auroc.value);
     const batch = choices.filter((c) => c.scope === "batch");
-    lines.push(
+    return (
       `- ${e(`${task} × ${model}`)}: ` +
-        fams.map((c) => `${e(c.family)} (${e(c.detector)}) ${fmtRate(c.test.auroc.value)}`).join(", ") +
-        (batch.length ? `; batch: ${batch.map((c) => `${e(c.detector)} ${fmtRate(c.test.auroc.value)}`).join(", ")}` : "") +
-        ".",
+      fams.map((c) => `${e(c.family)} (${e(c.detector)}) ${fmtRate(c.test.auroc.value)}`).join(", ") +
+      (batch.length ? `; batch: ${batch.map((c) => `${e(c.detector)} ${fmtRate(c.test.auroc.value)}`).join(", ")}` : "") +
+      "."
     );
+  });
+}
+
+const BASELINES_TITLE =
+  "**Against the baselines** (length in tokens/characters and bag-of-words, which see no activations; each detector at its validation-chosen hook, " +
+  "test AUROC difference from the strongest baseline; \"reversed\": read as lower score = more anomalous, since a confound counts whichever way it points):";
+
+/** Per task × model with a baseline: which per-input detectors beat the strongest one, and by how much. */
+function baselineLines(results: BenchResults): string[] {
+  const lines: string[] = [];
+  for (const { task, model, choices } of choicesPerTask(results)) {
     const bases = baselineRefs(results, task, model);
     const base = bases[0];
-    if (base) {
-      const others = choices.filter((c) => c.family !== BASELINE_FAMILY && c.scope === "input");
-      const beat = others.filter((c) => c.test.auroc.value > base.auroc.value);
-      const not = others.filter((c) => c.test.auroc.value <= base.auroc.value);
-      const d = (c: (typeof others)[number]) => `${e(c.detector)} ${deltaText(c.test.auroc.value - base.auroc.value)}`;
-      const sel = results.selections.find((x) => x.task === task && x.model === model);
-      baselineLines.push(
-        `- ${e(`${task} × ${model}`)}: baselines ${bases.map((b) => `${e(baselineLabel(b))} ${fmtRate(b.auroc.value)}`).join(", ")}; strongest ${e(baselineLabel(base))}. ` +
-          `Beat it: ${beat.length ? beat.map(d).join(", ") : "none"}. Did not: ${not.length ? not.map(d).join(", ") : "none"}.` +
-          (sel ? ` The selected ${e(sel.detector)} @ ${e(sel.hook)}: ${deltaText(sel.test.auroc.value - base.auroc.value)}${sel.test.auroc.value > base.auroc.value ? "" : " (does not beat it)"}.` : ""),
-      );
-    }
-  }
-  if (baselineLines.length) {
-    lines.push("");
+    if (!base) continue;
+    const others = choices.filter((c) => c.family !== BASELINE_FAMILY && c.scope === "input");
+    const beat = others.filter((c) => c.test.auroc.value > base.auroc.value);
+    const not = others.filter((c) => c.test.auroc.value <= base.auroc.value);
+    const d = (c: (typeof others)[number]) => `${e(c.detector)} ${deltaText(c.test.auroc.value - base.auroc.value)}`;
+    const sel = results.selections.find((x) => x.task === task && x.model === model);
     lines.push(
-      "**Against the baselines** (length in tokens/characters and bag-of-words, which see no activations; each detector at its validation-chosen hook, " +
-        "test AUROC difference from the strongest baseline; \"reversed\": read as lower score = more anomalous, since a confound counts whichever way it points):",
+      `- ${e(`${task} × ${model}`)}: baselines ${bases.map((b) => `${e(baselineLabel(b))} ${fmtRate(b.auroc.value)}`).join(", ")}; strongest ${e(baselineLabel(base))}. ` +
+        `Beat it: ${beat.length ? beat.map(d).join(", ") : "none"}. Did not: ${not.length ? not.map(d).join(", ") : "none"}.` +
+        (sel ? ` The selected ${e(sel.detector)} @ ${e(sel.hook)}: ${deltaText(sel.test.auroc.value - base.auroc.value)}${sel.test.auroc.value > base.auroc.value ? "" : " (does not beat it)"}.` : ""),
     );
-    lines.push("");
-    lines.push(...baselineLines);
   }
+  return lines;
+}
 
-  const heldOut = (results.classOutSelections ?? []).filter((s) => s.test);
-  if (heldOut.length > 0) {
-    lines.push("");
-    lines.push("**Held-out attack classes** (detector chosen without the class, test AUROC on it):");
-    lines.push("");
-    for (const { task, model } of taskModels(results)) {
-      const mine = heldOut.filter((s) => s.task === task && s.model === model);
-      if (mine.length) lines.push(`- ${e(`${task} × ${model}`)}: ${mine.map((s) => `${e(s.heldOut ?? s.test.subset)} ${fmtRate(s.test.auroc.value)} (${e(s.detector)})`).join(", ")}.`);
-    }
+function heldOutLines(results: BenchResults, heldOut: readonly Selection[]): string[] {
+  const lines: string[] = [];
+  for (const { task, model } of taskModels(results)) {
+    const mine = heldOut.filter((s) => s.task === task && s.model === model);
+    if (mine.length) lines.push(`- ${e(`${task} × ${model}`)}: ${mine.map((s) => `${e(s.heldOut ?? s.test.subset)} ${fmtRate(s.test.auroc.value)} (${e(s.detector)})`).join(", ")}.`);
   }
+  return lines;
+}
 
-  const layerLines: string[] = [];
+/** Per task × model with a layer grid: the three layers with the best mean test AUROC. */
+function layerLines(results: BenchResults): string[] {
+  const lines: string[] = [];
   for (const { task, model } of taskModels(results)) {
     const grid = layerGrid(results, task, model);
     if (!grid) continue;
     const best = rankLayers(grid).slice(0, 3);
-    layerLines.push(`- ${e(`${task} × ${model}`)}: ${best.map((b) => `${e(hookLabel(b.hook, b.layer))} (mean AUROC ${fmtRate(b.meanAuroc)} over ${b.detectors} detector${b.detectors === 1 ? "" : "s"})`).join(", ")}.`);
+    lines.push(`- ${e(`${task} × ${model}`)}: ${best.map((b) => `${e(hookLabel(b.hook, b.layer))} (mean AUROC ${fmtRate(b.meanAuroc)} over ${b.detectors} detector${b.detectors === 1 ? "" : "s"})`).join(", ")}.`);
   }
-  if (layerLines.length) {
-    lines.push("");
-    lines.push("**Most informative layers** (mean test AUROC across detectors):");
-    lines.push("");
-    lines.push(...layerLines);
-  }
+  return lines;
+}
 
-  const backdoors = results.tasks.filter((t) => t.backdoor?.role === "backdoored");
+/** Attack success and clean bits/char per backdoored task; the best gap score per weak model at the report's α. */
+function backdoorAndGapLines(results: BenchResults, backdoors: readonly TaskSummary[]): string[] {
+  const lines: string[] = [];
+  for (const t of backdoors) {
+    const b = t.backdoor!;
+    const sel = results.selections.find((x) => x.task === t.task && x.model === t.model);
+    lines.push(
+      `- ${e(t.task)}: attack success ${fmtRate(b.attackSuccessRate)}, clean bits/char ${fmtRate(b.cleanBitsPerChar)} ` +
+        `(original ${fmtRate(b.originalBitsPerChar)}); ` +
+        (sel ? `selected ${e(sel.detector)} @ ${e(sel.hook)}, test AUROC ${fmtRate(sel.test.auroc.value)}.` : "no selection."),
+    );
+  }
   const gap = results.capabilityGap;
-  if (backdoors.length > 0 || gap) {
-    lines.push("");
-    lines.push("**Backdoors and capability gaps:**");
-    lines.push("");
-    for (const t of backdoors) {
-      const b = t.backdoor!;
-      const sel = results.selections.find((x) => x.task === t.task && x.model === t.model);
+  if (!gap) return lines;
+  // The best score per weak model at the report's α, leaving out `disagreement` (perfect by construction).
+  for (const w of gap.weakModels) {
+    const rows = gap.rows.filter((r) => r.weakModel === w.name && r.alpha === gap.reportAlpha && r.score !== "disagreement");
+    const best = rows.sort((a, b) => b.recall * b.precision - a.recall * a.precision)[0];
+    if (best) {
       lines.push(
-        `- ${e(t.task)}: attack success ${fmtRate(b.attackSuccessRate)}, clean bits/char ${fmtRate(b.cleanBitsPerChar)} ` +
-          `(original ${fmtRate(b.originalBitsPerChar)}); ` +
-          (sel ? `selected ${e(sel.detector)} @ ${e(sel.hook)}, test AUROC ${fmtRate(sel.test.auroc.value)}.` : "no selection."),
+        `- capability gap, ${e(gap.strongModel)} vs ${e(w.name)}: ${e(best.score)} precision ${fmtRate(best.precision)}, recall ${fmtRate(best.recall)} ` +
+          `at α = ${best.alpha} (${best.nGap} gaps of ${best.n}).`,
       );
     }
-    if (gap) {
-      // The best score per weak model at the report's α, leaving out `disagreement` (perfect by construction).
-      for (const w of gap.weakModels) {
-        const rows = gap.rows.filter((r) => r.weakModel === w.name && r.alpha === gap.reportAlpha && r.score !== "disagreement");
-        const best = rows.sort((a, b) => b.recall * b.precision - a.recall * a.precision)[0];
-        if (best) {
-          lines.push(
-            `- capability gap, ${e(gap.strongModel)} vs ${e(w.name)}: ${e(best.score)} precision ${fmtRate(best.precision)}, recall ${fmtRate(best.recall)} ` +
-              `at α = ${best.alpha} (${best.nGap} gaps of ${best.n}).`,
-          );
-        }
-      }
-    }
   }
+  return lines;
+}
 
-  lines.push("");
-  lines.push("**Failure modes** (each backed by a measured gap; the report lists examples and the reasoning):");
-  lines.push("");
+function failureModeLines(results: BenchResults): string[] {
+  const lines: string[] = [];
   if (results.failureModes.length === 0) lines.push("- none passed the evidence bar in this run.");
   for (const m of results.failureModes) {
     const where = m.examples[0] ? ` (${m.examples[0].task} × ${m.examples[0].model})` : "";
     lines.push(`- ${e(m.name)}${e(where)}: ${e(m.evidence)}.`);
   }
+  return lines;
+}
 
-  lines.push("");
-  lines.push("Regenerate (the numbers above, `report/report.md` and the self-contained `report/report.html` with ROC curves, per-layer heat maps and score histograms):");
-  lines.push("");
-  lines.push("```sh");
-  lines.push(`${regenerateCommand(results)} && ${UPDATE_README_COMMAND}`);
-  lines.push("```");
-  return lines.join("\n");
+function regenerate(results: BenchResults): string[] {
+  return [
+    "",
+    "Regenerate (the numbers above, `report/report.md` and the self-contained `report/report.html` with ROC curves, per-layer heat maps and score histograms):",
+    "",
+    "```sh",
+    `${regenerateCommand(results)} && ${UPDATE_README_COMMAND}`,
+    "```",
+  ];
 }
 
 /** Replaces the text between the results markers in `readmePath` (atomically); everything else is kept byte for byte. */

@@ -10,7 +10,6 @@ import { zValidator } from "@hono/zod-validator";
 import type { z } from "zod";
 import { isMadkitError } from "../errors.js";
 import { authenticate, issueToken, roleAllows } from "./auth.js";
-import { LogisticProbe } from "./logistic-probe.js";
 import type { MonitorMetrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
 import { reviewPageHtml } from "./review-page.js";
@@ -49,13 +48,26 @@ function validate<T extends z.ZodTypeAny, Target extends "json" | "query" | "par
   });
 }
 
-export function createMonitorApp(deps: AppDeps): Hono<Env> {
-  const { store, scorer, metrics, limits } = deps;
-  const app = new Hono<Env>();
-  const tokenCache = new Map<string, TokenRecord>();
-  const batcher = new ScoreBatcher(scorer);
-  let inFlight = 0;
+/** Middleware that lets a request through only with a valid bearer token of at least `role`. */
+type NeedRole = (role: Role) => MiddlewareHandler<Env>;
 
+export function createMonitorApp(deps: AppDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  // Revoking a token clears the cache, so the token routes and the role check share it.
+  const tokenCache = new Map<string, TokenRecord>();
+  const need = roleCheck(deps.store, tokenCache);
+  handleErrors(app);
+  guardRequests(app, deps.metrics, deps.limits);
+  publicRoutes(app, deps);
+  scoreRoute(app, deps, need);
+  reviewRoutes(app, deps.store, need);
+  probeRoutes(app, deps, need);
+  tokenRoutes(app, deps.store, need, tokenCache);
+  return app;
+}
+
+/** Errors as JSON {error:{code,message}}: hono's HTTP errors keep their status, madkit's are 400, the rest 500. */
+function handleErrors(app: Hono<Env>): void {
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
       const status = err.status;
@@ -66,7 +78,10 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
     return c.json(errorBody("INTERNAL", `unexpected error: ${err instanceof Error ? err.message : String(err)}`), 500);
   });
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`), 404));
+}
 
+/** Request metrics on every route; on /v1: bounded concurrency, a time limit and a body size limit. */
+function guardRequests(app: Hono<Env>, metrics: MonitorMetrics, limits: ServiceLimits): void {
   // Latency and request counts per matched route (the pattern, so ids do not explode the label set).
   app.use("*", async (c, next) => {
     const t0 = performance.now();
@@ -75,6 +90,7 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
   });
 
   // Bounded concurrency: shed load early with 503 + Retry-After rather than queue without limit.
+  let inFlight = 0;
   app.use("/v1/*", async (c, next) => {
     if (inFlight >= limits.maxConcurrent) {
       metrics.rejectedOverload++;
@@ -99,8 +115,11 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
     if (length !== undefined && c.req.header("transfer-encoding") === undefined) return Number(length) > limits.maxBodyBytes ? tooLarge(c) : next();
     return streamedBodyLimit(c, next);
   });
+}
 
-  const need = (role: Role): MiddlewareHandler<Env> => async (c, next) => {
+/** 401 without a valid token, 403 with too weak a role; otherwise the token is set on the context. */
+function roleCheck(store: MonitorStore, tokenCache: Map<string, TokenRecord>): NeedRole {
+  return (role) => async (c, next) => {
     const rec = await authenticate(store, c.req.header("authorization"), tokenCache);
     if (!rec) {
       c.header("WWW-Authenticate", 'Bearer realm="madkit"');
@@ -110,7 +129,10 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
     c.set("token", rec);
     await next();
   };
+}
 
+/** Health, metrics, the OpenAPI document and the reviewer page: no token needed. */
+function publicRoutes(app: Hono<Env>, { store, scorer, metrics, limits }: AppDeps): void {
   app.get("/healthz", async (c) =>
     c.json({
       status: "ok",
@@ -128,45 +150,80 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
   app.get("/metrics", async (c) => c.text(metrics.render(await store.queueDepth()), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
   app.get("/openapi.json", (c) => c.json(openApiDocument(limits, scorer.bundle.hooks)));
   app.get("/", (c) => c.html(reviewPageHtml()));
+}
 
+/** One input of POST /v1/score: text, activations, or both. */
+interface ScoreInput {
+  text?: string;
+  activations?: Record<string, number[] | string>;
+}
+
+/** POST /v1/score: one input or `items`; flagged results are stored for review and get an itemId. */
+function scoreRoute(app: Hono<Env>, { store, scorer, metrics, limits }: AppDeps, need: NeedRole): void {
+  const batcher = new ScoreBatcher(scorer);
   app.post("/v1/score", need("client"), validate("json", scoreRequestSchema(limits)), async (c) => {
-    const body = c.req.valid("json") as { text?: string; activations?: Record<string, number[] | string>; items?: { text?: string; activations?: Record<string, number[] | string> }[] };
+    const body = c.req.valid("json") as ScoreInput & { items?: ScoreInput[] };
     const batch = body.items !== undefined;
     const inputs = body.items ?? [{ text: body.text, activations: body.activations }];
-    // Check every raw input before any model work, so a bad item fails the batch fast and whole.
-    const acts: (ItemActivations | undefined)[] = inputs.map((inp, i) =>
-      inp.activations ? scorer.checkActivations(inp.activations, batch ? `items[${i}]` : "body") : undefined,
-    );
-    const textIdx = inputs.flatMap((inp, i) => (inp.text !== undefined ? [i] : []));
-    const truncated: boolean[] = new Array(inputs.length).fill(false);
-    if (textIdx.length > 0) {
-      const r = await scorer.activationsOf(textIdx.map((i) => inputs[i]!.text!));
-      textIdx.forEach((i, k) => {
-        acts[i] = r.acts[k];
-        truncated[i] = r.truncated[k]!;
-      });
-    }
-    const scored = await batcher.score(acts as ItemActivations[], truncated);
-    const results: (ScoreResult & { itemId?: number })[] = [];
-    for (let i = 0; i < inputs.length; i++) {
-      const result = scored[i]!;
-      metrics.scored++;
-      if (result.flagged) {
-        metrics.flagged++;
-        const itemId = await store.insertItem({
-          text: inputs[i]!.text ?? null,
-          activations: acts[i]!,
-          scores: result,
-          combined: result.combined,
-          pValue: result.pValue,
-          createdAt: Date.now(),
-        });
-        results.push({ ...result, itemId });
-      } else results.push(result);
-    }
+    const { acts, truncated } = await activationsOfInputs(scorer, inputs, batch);
+    const scored = await batcher.score(acts, truncated);
+    const results = await recordFlagged(store, metrics, inputs, acts, scored);
     return c.json(batch ? { results } : results[0]);
   });
+}
 
+/** Each input's activations: the given ones checked, the texts' extracted (with whether they were truncated). */
+async function activationsOfInputs(
+  scorer: MonitorScorer,
+  inputs: readonly ScoreInput[],
+  batch: boolean,
+): Promise<{ acts: ItemActivations[]; truncated: boolean[] }> {
+  // Check every raw input before any model work, so a bad item fails the batch fast and whole.
+  const acts: (ItemActivations | undefined)[] = inputs.map((inp, i) =>
+    inp.activations ? scorer.checkActivations(inp.activations, batch ? `items[${i}]` : "body") : undefined,
+  );
+  const textIdx = inputs.flatMap((inp, i) => (inp.text !== undefined ? [i] : []));
+  const truncated: boolean[] = new Array(inputs.length).fill(false);
+  if (textIdx.length > 0) {
+    const r = await scorer.activationsOf(textIdx.map((i) => inputs[i]!.text!));
+    textIdx.forEach((i, k) => {
+      acts[i] = r.acts[k];
+      truncated[i] = r.truncated[k]!;
+    });
+  }
+  return { acts: acts as ItemActivations[], truncated };
+}
+
+/** Count every scored input, store the flagged ones for review, and give those results their itemId. */
+async function recordFlagged(
+  store: MonitorStore,
+  metrics: MonitorMetrics,
+  inputs: readonly ScoreInput[],
+  acts: readonly ItemActivations[],
+  scored: readonly ScoreResult[],
+): Promise<(ScoreResult & { itemId?: number })[]> {
+  const results: (ScoreResult & { itemId?: number })[] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    const result = scored[i]!;
+    metrics.scored++;
+    if (result.flagged) {
+      metrics.flagged++;
+      const itemId = await store.insertItem({
+        text: inputs[i]!.text ?? null,
+        activations: acts[i]!,
+        scores: result,
+        combined: result.combined,
+        pValue: result.pValue,
+        createdAt: Date.now(),
+      });
+      results.push({ ...result, itemId });
+    } else results.push(result);
+  }
+  return results;
+}
+
+/** The review queue, single items, labels, and the export of labelled items (role reviewer). */
+function reviewRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole): void {
   app.get("/v1/queue", need("reviewer"), validate("query", queueQuerySchema), async (c) => {
     const { limit, after } = c.req.valid("query");
     const items = await store.queue({ after, limit });
@@ -203,7 +260,10 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
     }
     return c.body(lines.length ? `${lines.join("\n")}\n` : "", 200, { "Content-Type": "application/x-ndjson; charset=utf-8" });
   });
+}
 
+/** Train a probe on the labelled items (admin) and show the current one (reviewer). */
+function probeRoutes(app: Hono<Env>, { store, scorer }: AppDeps, need: NeedRole): void {
   app.post("/v1/probe/train", need("admin"), validate("json", trainRequestSchema), async (c) => {
     const { l2 } = c.req.valid("json");
     const probe = await trainProbe(store, scorer.bundle.hooks, l2);
@@ -219,7 +279,10 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
     const s = p.model.state;
     return c.json({ probe: { id: p.id, nAnomalous: s.nAnomalous, nBenign: s.nBenign, l2: s.l2 } });
   });
+}
 
+/** Issue, list and revoke API tokens (admin); revoking clears the token cache. */
+function tokenRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole, tokenCache: Map<string, TokenRecord>): void {
   app.post("/v1/tokens", need("admin"), validate("json", tokenRequestSchema), async (c) => {
     const { name, role } = c.req.valid("json");
     const { id, token } = await issueToken(store, name, role);
@@ -237,8 +300,6 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
     tokenCache.clear();
     return c.json({ id, revoked: true });
   });
-
-  return app;
 }
 
 function itemView(it: StoredItem) {

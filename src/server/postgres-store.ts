@@ -1,22 +1,11 @@
 // Postgres back end (node-postgres pool) for `--db postgres://...`: same tables and migrations as SQLite,
 // migrations serialised across processes with an advisory lock. BIGINT columns come back as strings from
-// pg, so rows are converted in one place (sqlite-store's row mappers).
+// pg, so rows are converted in one place (store-rows.ts, shared with SQLite).
 
 import pg from "pg";
 import { MadkitError } from "../errors.js";
-import { MIGRATIONS } from "./migrations.js";
-import { itemFromRow, tokenFromRow } from "./sqlite-store.js";
-import {
-  encodeActivations,
-  type Label,
-  type MonitorStore,
-  type NewItem,
-  type Page,
-  type ProbeRecord,
-  type Role,
-  type StoredItem,
-  type TokenRecord,
-} from "./storage.js";
+import { itemFromRow, itemValues, pendingMigrations, probeFromRow, tokenFromRow } from "./store-rows.js";
+import type { Label, MonitorStore, NewItem, Page, ProbeRecord, Role, StoredItem, TokenRecord } from "./storage.js";
 
 // Any 64-bit constant: the key of the migration lock.
 const MIGRATION_LOCK = 7_341_982_211;
@@ -42,7 +31,7 @@ export class PostgresStore implements MonitorStore {
   async insertItem(item: NewItem): Promise<number> {
     const r = await this.pool.query(
       "INSERT INTO items (created_at, text, activations, scores, combined, p_value) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-      [item.createdAt, item.text, encodeActivations(item.activations), JSON.stringify(item.scores), item.combined, item.pValue],
+      itemValues(item),
     );
     return Number(r.rows[0].id);
   }
@@ -98,8 +87,7 @@ export class PostgresStore implements MonitorStore {
 
   async latestProbe(): Promise<ProbeRecord | undefined> {
     const r = await this.pool.query("SELECT id, created_at, state FROM probes ORDER BY id DESC LIMIT 1");
-    const row = r.rows[0];
-    return row && { id: Number(row.id), createdAt: Number(row.created_at), state: row.state as string };
+    return r.rows[0] && probeFromRow(r.rows[0]);
   }
 
   async schemaVersion(): Promise<number> {
@@ -117,12 +105,7 @@ async function migratePostgres(pool: pg.Pool, where: string): Promise<void> {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
     const current = Number((await client.query("SELECT coalesce(max(version), 0) AS v FROM schema_migrations")).rows[0].v);
-    const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-    if (current > latest) {
-      throw new MadkitError("VERSION_MISMATCH", `${where}: database schema version ${current} is newer than this madkit knows (${latest}); upgrade madkit`);
-    }
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+    for (const m of pendingMigrations(current, where)) {
       await client.query("BEGIN");
       try {
         for (const sql of m.postgres) await client.query(sql);

@@ -4,69 +4,8 @@
 
 import Database from "better-sqlite3";
 import { MadkitError } from "../errors.js";
-import { MIGRATIONS } from "./migrations.js";
-import {
-  decodeActivations,
-  encodeActivations,
-  type Label,
-  type MonitorStore,
-  type NewItem,
-  type Page,
-  type ProbeRecord,
-  type Role,
-  type StoredItem,
-  type TokenRecord,
-} from "./storage.js";
-
-interface ItemRow {
-  id: number;
-  created_at: number;
-  text: string | null;
-  activations: string;
-  scores: string;
-  combined: number;
-  p_value: number;
-  label: string | null;
-  note: string | null;
-  labelled_at: number | null;
-  labelled_by: string | null;
-}
-
-interface TokenRow {
-  id: number;
-  name: string;
-  role: string;
-  hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-export function itemFromRow(r: ItemRow, where: string): StoredItem {
-  return {
-    id: Number(r.id),
-    createdAt: Number(r.created_at),
-    text: r.text,
-    activations: decodeActivations(r.activations, `${where} item ${r.id}`),
-    scores: JSON.parse(r.scores) as unknown,
-    combined: r.combined,
-    pValue: r.p_value,
-    label: r.label as Label | null,
-    note: r.note,
-    labelledAt: r.labelled_at === null ? null : Number(r.labelled_at),
-    labelledBy: r.labelled_by,
-  };
-}
-
-export function tokenFromRow(r: TokenRow): TokenRecord {
-  return {
-    id: Number(r.id),
-    name: r.name,
-    role: r.role as Role,
-    hash: r.hash,
-    createdAt: Number(r.created_at),
-    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
-  };
-}
+import { itemFromRow, itemValues, pendingMigrations, probeFromRow, tokenFromRow, type ItemRow, type ProbeRow, type TokenRow } from "./store-rows.js";
+import type { Label, MonitorStore, NewItem, Page, ProbeRecord, Role, StoredItem, TokenRecord } from "./storage.js";
 
 export class SqliteStore implements MonitorStore {
   readonly kind = "sqlite" as const;
@@ -105,7 +44,7 @@ export class SqliteStore implements MonitorStore {
   }
 
   async insertItem(item: NewItem): Promise<number> {
-    const r = this.stmts.insert.run(item.createdAt, item.text, encodeActivations(item.activations), JSON.stringify(item.scores), item.combined, item.pValue);
+    const r = this.stmts.insert.run(...itemValues(item));
     return Number(r.lastInsertRowid);
   }
 
@@ -152,8 +91,8 @@ export class SqliteStore implements MonitorStore {
   }
 
   async latestProbe(): Promise<ProbeRecord | undefined> {
-    const r = this.stmts.latestProbe.get() as { id: number; created_at: number; state: string } | undefined;
-    return r && { id: r.id, createdAt: r.created_at, state: r.state };
+    const r = this.stmts.latestProbe.get() as ProbeRow | undefined;
+    return r && probeFromRow(r);
   }
 
   async schemaVersion(): Promise<number> {
@@ -173,12 +112,7 @@ export class SqliteStore implements MonitorStore {
 function migrateSqlite(db: Database.Database, file: string): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
   const current = (db.prepare("SELECT coalesce(max(version), 0) AS v FROM schema_migrations").get() as { v: number }).v;
-  const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-  if (current > latest) {
-    throw new MadkitError("VERSION_MISMATCH", `${file}: database schema version ${current} is newer than this madkit knows (${latest}); upgrade madkit`);
-  }
-  for (const m of MIGRATIONS) {
-    if (m.version <= current) continue;
+  for (const m of pendingMigrations(current, file)) {
     db.transaction(() => {
       for (const sql of m.sqlite) db.exec(sql);
       db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(m.version, Date.now());
