@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { MadkitError } from "../errors.js";
 import { loadLlama2cSource } from "../models/llama2c/source.js";
+import type { ActivationSource } from "../models/source.js";
 import type { BackdoorTask } from "../tasks/backdoor.js";
 import type { Task } from "../tasks/task.js";
 import {
@@ -149,4 +150,44 @@ export function backdoorSummary(task: BackdoorTask, role: BackdoorSummary["role"
       : {}),
     ...(train ? { trainedNow: train.trained, trainSeconds: Math.round(train.seconds * 10) / 10 } : {}),
   };
+}
+
+/** What opening a backdoor model needs from the run. */
+export interface BackdoorModelContext {
+  readonly taskOf: (name: string) => Task;
+  readonly loadModel: (name: string) => Promise<ActivationSource>;
+  readonly hooks: BackdoorRunHooks;
+  readonly quick: boolean;
+  /** A `train` progress line. */
+  readonly onProgress: (label: string) => void;
+}
+
+/**
+ * Open a model of the backdoor tasks, with the facts the report states per task: the control is the original
+ * stories260k; a task's backdoored model is its checkpoint, trained first when missing, then measured against the
+ * original. Undefined when `model` is neither (the caller loads it as it is). `sourceTasks`: the tasks it runs.
+ */
+export async function openBackdoorModel(
+  model: string,
+  sourceTasks: readonly string[],
+  ctx: BackdoorModelContext,
+): Promise<{ source: ActivationSource; facts: Map<string, BackdoorSummary> } | undefined> {
+  const facts = new Map<string, BackdoorSummary>();
+  if (model === BACKDOOR_CONTROL_MODEL) {
+    for (const t of sourceTasks) if (isBackdoorTask(t)) facts.set(t, backdoorSummary(asBackdoorTask(ctx.taskOf(t)), "control", undefined, undefined));
+    return { source: await ctx.loadModel("stories260k"), facts };
+  }
+  const name = sourceTasks.find((t) => isBackdoorTask(t) && backdooredModel(t) === model);
+  if (!name) return undefined;
+  const task = asBackdoorTask(ctx.taskOf(name));
+  ctx.onProgress(`${task.name}: backdoored checkpoint (trained once if missing, ${BACKDOOR_TRAIN_MINUTES}; then reused from ${task.checkpoint})`);
+  const train = prepareBackdoorCheckpoint(task, ctx.hooks, (p) => {
+    if (p.step === 1 || p.step % 10 === 0 || p.step === p.steps) {
+      ctx.onProgress(`${task.name}: training the backdoored checkpoint (missing from the cache; ${BACKDOOR_TRAIN_MINUTES}, once): step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}`);
+    }
+  });
+  ctx.onProgress(`${task.name}: attack success and clean bits/char against the original stories260k`);
+  const evaluation = await (ctx.hooks.evaluate ?? measureBackdoor)(task, ctx.quick);
+  facts.set(task.name, backdoorSummary(task, "backdoored", train, evaluation));
+  return { source: await ctx.loadModel(task.checkpoint), facts };
 }

@@ -4,7 +4,9 @@
 
 import { MadkitError } from "../errors.js";
 import type { ActivationSource } from "../models/source.js";
+import { scoreLayoutRows, type BenchBaseline } from "./baseline.js";
 import type { BenchPlan, PlannedDetector } from "./plan.js";
+import { rowsIn } from "./stages/layout.js";
 
 export type BagOfWordsVariant = "unigram" | "cosine";
 
@@ -164,3 +166,19 @@ export function withBagOfWordsBaselines(plan: BenchPlan): BenchPlan {
     notes: [...plan.notes, BAG_OF_WORDS_NOTE],
   };
 }
+
+/** The bench's bag-of-words baseline: each variant fitted on the token ids of the unit's trusted fit texts. */
+export const BAG_OF_WORDS_BASELINE: BenchBaseline = {
+  kind: "bag-of-words",
+  addToPlan: withBagOfWordsBaselines,
+  hookName: (d) => d.name,
+  fitAndScore: ({ detector, source, texts, layout, once }) => {
+    const t0 = performance.now();
+    // Token ids of every text, once per unit: the bag-of-words baselines see nothing else.
+    const tok = once("token-ids", () => tokenIdsOf(source, texts));
+    const bow = fitBagOfWords(Array.from(rowsIn(layout.fit), (r) => tok.ids[r]!), tok.vocabSize, { smoothing: detector.params.smoothing as number | undefined });
+    const fitSeconds = (performance.now() - t0) / 1000;
+    const variant = detector.params.variant as BagOfWordsVariant;
+    return scoreLayoutRows((rows) => bagOfWordsScores(variant, bow, rows, tok.ids), layout, fitSeconds);
+  },
+};

@@ -33,6 +33,12 @@ export function withCapabilityGap(plan: BenchPlan): BenchPlan {
   };
 }
 
+/**
+ * Progress units of the capability gap: it scores word positions, not inputs × hooks, so it counts a fixed share per
+ * weak model (three of them).
+ */
+export const CAPABILITY_GAP_PROGRESS = { perWeakModel: 100, weakModels: 3 } as const;
+
 export const plansCapabilityGap = (plan: BenchPlan): boolean => plan.tasks.some((t) => t.task === CAPABILITY_GAP_TASK);
 
 export interface CapabilityGapBenchRun {

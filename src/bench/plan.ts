@@ -101,7 +101,14 @@ export function modelPlan(model: string, quick: boolean): ModelPlan {
   }
 }
 
-/** The full detector grid; `quick` keeps one or two per family. */
+/** The behaviour hook each `behaviour` row of the grid reads (a row whose model lacks it is skipped there). */
+export const BEHAVIOUR_HOOKS: Readonly<Record<string, string>> = { perplexity: "hook_token_nll", "output-entropy": "hook_output_entropy" };
+
+/**
+ * The full detector grid; `quick` keeps one or two per family. A new detector or family is a row here (its
+ * `kind` registered in src/detectors/registry.ts; a behaviour detector also names its hook in BEHAVIOUR_HOOKS);
+ * the fit & score stage runs any registry kind on the hooks the row asks for.
+ */
 export function detectorGrid(quick: boolean): PlannedDetector[] {
   const d = (name: string, kind: string, family: DetectorFamily, hooks: PlannedDetector["hooks"], params: Record<string, unknown> = {}, scope: "input" | "batch" = "input"): PlannedDetector =>
     ({ name, kind, params, family, scope, hooks });

@@ -60,125 +60,195 @@ interface StrongView {
   readonly dist: Float64Array;
 }
 
+/** The weak model's side of every position: its greedy word and each gap score (the order of `GAP_SCORES`). */
+interface WeakView {
+  readonly words: readonly string[];
+  readonly scores: ReadonlyMap<GapScoreName, Float64Array>;
+  /** Whether the two models share a tokenizer (`next-token-kl` needs one). */
+  readonly sameTokenizer: boolean;
+  readonly scoreSeconds: number;
+}
+
+/** Which positions calibrate and which are evaluated for one weak model, with the evaluated ones' labels. */
+interface Labelled {
+  /** Trusted: calibration positions where the two models agree. */
+  readonly calIdx: readonly number[];
+  /** Evaluation positions where the strong model is right. */
+  readonly evalIdx: readonly number[];
+  /** Per `evalIdx` entry: 1 = gap (the weak model is wrong). */
+  readonly labels: Uint8Array;
+  readonly nGap: number;
+}
+
 function klDivergence(p: Float64Array, q: Float64Array): number {
   let s = 0;
   for (let i = 0; i < p.length; i++) if (p[i]! > 0) s += p[i]! * (Math.log(p[i]!) - Math.log(Math.max(q[i]!, 1e-30)));
   return s;
 }
 
-export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapResult {
-  const t0 = performance.now();
-  const { seed } = options;
-  const positions = constructGapPositions({
-    seed,
+/** AUROC, NaN when only one class is present. */
+function safeAuroc(s: Float64Array, l: Uint8Array): number {
+  const pos = l.reduce((a, b) => a + b, 0);
+  return pos === 0 || pos === l.length ? NaN : auroc(s, l);
+}
+
+/** Scores and labels of the evaluated positions at `idx` (one bootstrap resample). */
+function resample(ev: Float64Array, labels: Uint8Array, idx: Int32Array): { s: Float64Array; l: Uint8Array } {
+  return { s: Float64Array.from(idx, (j) => ev[j]!), l: Uint8Array.from(idx, (j) => labels[j]!) };
+}
+
+/** Positions come paragraph by paragraph in text order: one prefix session per paragraph and model. */
+function sessionPerParagraph(): (p: GapPosition) => PrefixSession {
+  let current = "";
+  let session = new PrefixSession();
+  return (p) => {
+    if (p.paragraphId !== current) [current, session] = [p.paragraphId, new PrefixSession()];
+    return session;
+  };
+}
+
+/** Step 1: the constructed positions (calibration and evaluation paragraphs). */
+function constructedPositions(options: CapabilityGapOptions): GapPosition[] {
+  return constructGapPositions({
+    seed: options.seed,
     paragraphs: options.quick ? GAP_PARAGRAPHS.quick : GAP_PARAGRAPHS.full,
     maxPrefixChars: GAP_MAX_PREFIX_CHARS,
     maxPerParagraph: GAP_MAX_PER_PARAGRAPH,
   });
-  const strong = loadStrongModel();
-  // Positions come paragraph by paragraph in text order: one prefix session per paragraph and model.
-  const sessionFor = (): ((p: GapPosition) => PrefixSession) => {
-    let current = "";
-    let session = new PrefixSession();
-    return (p) => {
-      if (p.paragraphId !== current) [current, session] = [p.paragraphId, new PrefixSession()];
-      return session;
-    };
-  };
-  const strongSession = sessionFor();
-  const strongViews: StrongView[] = positions.map((p) => {
-    const s = strongSession(p);
+}
+
+/** Step 2: the strong model's greedy next word at each position, its surprise at that word and its next-token distribution. */
+function strongModelViews(strong: Llama2cSource, positions: readonly GapPosition[]): StrongView[] {
+  const session = sessionPerParagraph();
+  return positions.map((p) => {
+    const s = session(p);
     const v = nextWordView(strong, p.prefix, [], s);
     const own = v.greedyWord ? nextWordView(strong, p.prefix, [v.greedyWord], s).surprise[0]! : Infinity;
     return { word: v.greedyWord, surprise: own, dist: v.nextToken };
   });
-  const weakNames = options.weakModels ?? WEAK_MODEL_NAMES;
+}
+
+/** Step 3: one weak model's greedy word and every gap score at each position the strong model has a word for. */
+function weakModelView(name: WeakModelName, strong: Llama2cSource, positions: readonly GapPosition[], strongViews: readonly StrongView[], options: CapabilityGapOptions): WeakView {
+  const weak = loadWeakModel(name);
+  const ts = performance.now();
+  const sameTokenizer = weak.tokenizer.vocabSize === strong.tokenizer.vocabSize;
+  const scores = new Map<GapScoreName, Float64Array>(GAP_SCORES.map((s) => [s, new Float64Array(positions.length)]));
+  const words: string[] = new Array(positions.length).fill("");
+  const session = sessionPerParagraph();
+  positions.forEach((p, i) => {
+    options.onProgress?.(i, positions.length, name);
+    const sv = strongViews[i]!;
+    if (!sv.word) return;
+    const wv = nextWordView(weak, p.prefix, [sv.word], session(p));
+    words[i] = wv.greedyWord;
+    scores.get("weak-surprise")![i] = wv.surprise[0]!;
+    scores.get("surprise-gap")![i] = wv.surprise[0]! - sv.surprise;
+    scores.get("next-token-kl")![i] = sameTokenizer ? klDivergence(sv.dist, wv.nextToken) : NaN;
+    scores.get("disagreement")![i] = wv.greedyWord === sv.word ? 0 : 1;
+  });
+  options.onProgress?.(positions.length, positions.length, name);
+  return { words, scores, sameTokenizer, scoreSeconds: (performance.now() - ts) / 1000 };
+}
+
+/** Step 4: the trusted calibration positions and the labels of the evaluated ones, for one weak model. */
+function labelPositions(positions: readonly GapPosition[], strongViews: readonly StrongView[], weakWords: readonly string[], evalIdx: readonly number[]): Labelled {
+  // Trusted calibration: positions of the calibration paragraphs where the two models' greedy words agree.
+  // Chosen from model outputs only: whether either word is right is never read.
+  const calIdx = positions
+    .map((p, i) => (p.part === "calibration" && strongViews[i]!.word !== "" && weakWords[i] === strongViews[i]!.word ? i : -1))
+    .filter((i) => i >= 0);
+  // Labels: among evaluation positions where the strong model is right, gap = the weak model is wrong.
+  const labels = Uint8Array.from(evalIdx, (i) => (weakWords[i] === positions[i]!.target ? 0 : 1));
+  return { calIdx, evalIdx, labels, nGap: labels.reduce((s, x) => s + x, 0) };
+}
+
+/** Step 5: per α, the threshold from the trusted calibration scores and precision / recall (bootstrap CIs) on the evaluated ones. */
+function gapAtAlpha(cal: Float64Array, ev: Float64Array, labels: Uint8Array, seed: number): AtAlpha[] {
+  return GAP_ALPHAS.map((alpha, k) => {
+    const threshold = calibrateThreshold(cal, alpha);
+    const m = metricsAtThreshold(ev, labels, threshold);
+    const at = (f: (x: { precision: number; recall: number }) => number) => (idx: Int32Array): number => {
+      const { s, l } = resample(ev, labels, idx);
+      return f(metricsAtThreshold(s, l, threshold));
+    };
+    return {
+      alpha,
+      threshold,
+      precision: bootstrapStatistic(ev.length, at((x) => x.precision), ci(seed + 11 * k + 1)),
+      recall: bootstrapStatistic(ev.length, at((x) => x.recall), ci(seed + 11 * k + 2)),
+      f1: m.f1,
+      fpr: m.fpr,
+      shiftFpr: null,
+    };
+  });
+}
+
+/** Step 6: the results.json record of one weak model × score: ranking metrics with bootstrap CIs and the α rows. */
+function gapRecord(name: WeakModelName, scoreName: GapScoreName, ev: Float64Array, lab: Labelled, atAlpha: AtAlpha[], scoreSeconds: number, seed: number): ResultRecord {
+  const { labels, nGap } = lab;
+  const degenerate = nGap === 0 || nGap === ev.length;
+  const none = { value: NaN, lo: NaN, hi: NaN };
+  return {
+    task: "capability-gap",
+    model: `stories260k/${name}`,
+    detector: scoreName,
+    family: "behavioural",
+    hook: "next-word",
+    layer: null,
+    pooling: "last",
+    subset: "all",
+    positives: "anomalous",
+    split: "test",
+    scope: "input",
+    n: ev.length,
+    nAnomalous: nGap,
+    auroc: degenerate ? none : bootstrapStatistic(ev.length, (idx) => { const { s, l } = resample(ev, labels, idx); return safeAuroc(s, l); }, ci(seed + 101)),
+    auprc: degenerate ? none : bootstrapStatistic(ev.length, (idx) => { const { s, l } = resample(ev, labels, idx); return l.includes(1) && l.includes(0) ? averagePrecision(s, l) : NaN; }, ci(seed + 102)),
+    fpr95: degenerate ? NaN : fprAtTpr(ev, labels, 0.95),
+    tprAt1Fpr: degenerate ? NaN : tprAtFpr(ev, labels, 0.01),
+    atAlpha,
+    fitSeconds: 0,
+    scoreSeconds,
+  };
+}
+
+/** Steps 5 and 6 for one score: its summary row and record, or undefined when no position calibrates or is evaluated. */
+function evaluateGapScore(name: WeakModelName, scoreName: GapScoreName, weak: WeakView, lab: Labelled, seed: number): { row: GapRow; record: ResultRecord } | undefined {
+  const all = weak.scores.get(scoreName)!;
+  const cal = Float64Array.from(lab.calIdx, (i) => all[i]!);
+  const ev = Float64Array.from(lab.evalIdx, (i) => all[i]!);
+  if (cal.length === 0 || ev.length === 0) return undefined;
+  const atAlpha = gapAtAlpha(cal, ev, lab.labels, seed);
+  const main = atAlpha.find((a) => a.alpha === GAP_REPORT_ALPHA)!;
+  const row: GapRow = {
+    weakModel: name, score: scoreName, alpha: GAP_REPORT_ALPHA, threshold: main.threshold,
+    precision: main.precision.value, recall: main.recall.value, auroc: safeAuroc(ev, lab.labels), n: ev.length, nGap: lab.nGap, nCalibration: cal.length,
+  };
+  return { row, record: gapRecord(name, scoreName, ev, lab, atAlpha, weak.scoreSeconds, seed) };
+}
+
+/**
+ * The evaluation as named steps: construct positions → the strong model's views → per weak model: its views and
+ * scores → trusted calibration and labels → per score: thresholds, precision / recall → row and record.
+ */
+export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapResult {
+  const t0 = performance.now();
+  const positions = constructedPositions(options);
+  const strong = loadStrongModel();
+  const strongViews = strongModelViews(strong, positions);
+  const evalIdx = positions.map((p, i) => (p.part === "evaluation" && strongViews[i]!.word === p.target ? i : -1)).filter((i) => i >= 0);
   const rows: GapRow[] = [];
   const records: ResultRecord[] = [];
-  const evalIdx = positions.map((p, i) => (p.part === "evaluation" && strongViews[i]!.word === p.target ? i : -1)).filter((i) => i >= 0);
-  for (const name of weakNames) {
-    const weak = loadWeakModel(name);
-    const ts = performance.now();
-    const sameTokenizer = weak.tokenizer.vocabSize === strong.tokenizer.vocabSize;
-    const scores = new Map<GapScoreName, Float64Array>(GAP_SCORES.map((s) => [s, new Float64Array(positions.length)]));
-    const weakWords: string[] = new Array(positions.length).fill("");
-    const weakSession = sessionFor();
-    positions.forEach((p, i) => {
-      options.onProgress?.(i, positions.length, name);
-      const sv = strongViews[i]!;
-      if (!sv.word) return;
-      const wv = nextWordView(weak, p.prefix, [sv.word], weakSession(p));
-      weakWords[i] = wv.greedyWord;
-      scores.get("weak-surprise")![i] = wv.surprise[0]!;
-      scores.get("surprise-gap")![i] = wv.surprise[0]! - sv.surprise;
-      scores.get("next-token-kl")![i] = sameTokenizer ? klDivergence(sv.dist, wv.nextToken) : NaN;
-      scores.get("disagreement")![i] = wv.greedyWord === sv.word ? 0 : 1;
-    });
-    options.onProgress?.(positions.length, positions.length, name);
-    const scoreSeconds = (performance.now() - ts) / 1000;
-    // Trusted calibration: positions of the calibration paragraphs where the two models' greedy words agree.
-    // Chosen from model outputs only: whether either word is right is never read.
-    const calIdx = positions
-      .map((p, i) => (p.part === "calibration" && strongViews[i]!.word !== "" && weakWords[i] === strongViews[i]!.word ? i : -1))
-      .filter((i) => i >= 0);
-    // Labels: among evaluation positions where the strong model is right, gap = the weak model is wrong.
-    const labels = Uint8Array.from(evalIdx, (i) => (weakWords[i] === positions[i]!.target ? 0 : 1));
-    const nGap = labels.reduce((s, x) => s + x, 0);
+  for (const name of options.weakModels ?? WEAK_MODEL_NAMES) {
+    const weak = weakModelView(name, strong, positions, strongViews, options);
+    const lab = labelPositions(positions, strongViews, weak.words, evalIdx);
     for (const scoreName of GAP_SCORES) {
-      const all = scores.get(scoreName)!;
-      if (scoreName === "next-token-kl" && !sameTokenizer) continue;
-      const cal = Float64Array.from(calIdx, (i) => all[i]!);
-      const ev = Float64Array.from(evalIdx, (i) => all[i]!);
-      if (cal.length === 0 || ev.length === 0) continue;
-      const sub = (idx: Int32Array): { s: Float64Array; l: Uint8Array } => ({
-        s: Float64Array.from(idx, (j) => ev[j]!), l: Uint8Array.from(idx, (j) => labels[j]!),
-      });
-      const safeAuroc = (s: Float64Array, l: Uint8Array): number => {
-        const pos = l.reduce((a, b) => a + b, 0);
-        return pos === 0 || pos === l.length ? NaN : auroc(s, l);
-      };
-      const atAlpha: AtAlpha[] = GAP_ALPHAS.map((alpha, k) => {
-        const threshold = calibrateThreshold(cal, alpha);
-        const m = metricsAtThreshold(ev, labels, threshold);
-        return {
-          alpha,
-          threshold,
-          precision: bootstrapStatistic(ev.length, (idx) => { const { s, l } = sub(idx); return metricsAtThreshold(s, l, threshold).precision; }, ci(seed + 11 * k + 1)),
-          recall: bootstrapStatistic(ev.length, (idx) => { const { s, l } = sub(idx); return metricsAtThreshold(s, l, threshold).recall; }, ci(seed + 11 * k + 2)),
-          f1: m.f1,
-          fpr: m.fpr,
-          shiftFpr: null,
-        };
-      });
-      const main = atAlpha.find((a) => a.alpha === GAP_REPORT_ALPHA)!;
-      const aur = safeAuroc(ev, labels);
-      rows.push({
-        weakModel: name, score: scoreName, alpha: GAP_REPORT_ALPHA, threshold: main.threshold,
-        precision: main.precision.value, recall: main.recall.value, auroc: aur, n: ev.length, nGap, nCalibration: cal.length,
-      });
-      const degenerate = nGap === 0 || nGap === ev.length;
-      records.push({
-        task: "capability-gap",
-        model: `stories260k/${name}`,
-        detector: scoreName,
-        family: "behavioural",
-        hook: "next-word",
-        layer: null,
-        pooling: "last",
-        subset: "all",
-        positives: "anomalous",
-        split: "test",
-        scope: "input",
-        n: ev.length,
-        nAnomalous: nGap,
-        auroc: degenerate ? { value: NaN, lo: NaN, hi: NaN } : bootstrapStatistic(ev.length, (idx) => { const { s, l } = sub(idx); return safeAuroc(s, l); }, ci(seed + 101)),
-        auprc: degenerate ? { value: NaN, lo: NaN, hi: NaN } : bootstrapStatistic(ev.length, (idx) => { const { s, l } = sub(idx); return l.includes(1) && l.includes(0) ? averagePrecision(s, l) : NaN; }, ci(seed + 102)),
-        fpr95: degenerate ? NaN : fprAtTpr(ev, labels, 0.95),
-        tprAt1Fpr: degenerate ? NaN : tprAtFpr(ev, labels, 0.01),
-        atAlpha,
-        fitSeconds: 0,
-        scoreSeconds,
-      });
+      if (scoreName === "next-token-kl" && !weak.sameTokenizer) continue;
+      const out = evaluateGapScore(name, scoreName, weak, lab, options.seed);
+      if (!out) continue;
+      rows.push(out.row);
+      records.push(out.record);
     }
   }
   return {
