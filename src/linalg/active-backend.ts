@@ -12,10 +12,10 @@ import { portableBackend } from "./portable/index.js";
 export const LINALG_ENV = "MADKIT_LINALG";
 
 /**
- * How much faster OpenBLAS ran than the portable kernels on the main job's heaviest kernel (sgemm 512³),
- * measured by `npm run bench:linalg` on a 2-core machine (docs/numerics.md has the table).
+ * How much faster OpenBLAS ran than the portable kernels, per kernel (`npm run bench:linalg`) and on the
+ * main job (CPU time of a cached rerun), on a 2-core machine on 2026-12-06; docs/numerics.md has the tables.
  */
-export const MEASURED_OPENBLAS_SPEEDUP = "about 50x";
+export const MEASURED_OPENBLAS_SPEEDUP = "20-57x faster per kernel and about 1.2x on the main job (measured, docs/numerics.md)";
 
 let active: LinalgBackend | undefined;
 let announce: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
@@ -49,7 +49,7 @@ export function linalgBackend(): LinalgBackend {
     active = portableBackend;
     announce(
       `madkit: linear algebra on the portable TypeScript back end (OpenBLAS/LAPACK did not load); ` +
-        `OpenBLAS is ${MEASURED_OPENBLAS_SPEEDUP} faster: ${OPENBLAS_INSTALL_HINT}`,
+        `OpenBLAS is ${MEASURED_OPENBLAS_SPEEDUP}: ${OPENBLAS_INSTALL_HINT}`,
     );
   }
   return active;
