@@ -29,7 +29,7 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? "1,10,50").split(",").map(
 const RATES = (process.env.BENCH_RATES ?? "1000,2000,4000").split(",").filter(Boolean).map(Number);
 const HOOKS = ["blocks.0.hook_resid_post", "blocks.1.hook_resid_post", "hook_sentence_embedding"].slice(0, Number(process.env.BENCH_HOOKS ?? 3));
 const DIM = Number(process.env.BENCH_DIM ?? 512);
-const ADMIN = "mk_bench_admin";
+const ADMIN = "mk_bench_admin_token_0123456789abcdef"; // at least 32 characters: shorter ones are refused
 
 function startChild(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", ...args], {
@@ -89,7 +89,7 @@ try {
 
   const floor = await startChild([path.join(projectRoot, "perf/serve-floor.ts")]);
   children.push(floor.child);
-  const server = await startChild([path.join(projectRoot, "src/cli/main.ts"), "serve", "--model", "none", "--detector", path.join(dir, "bundle"), "--db", path.join(dir, "bench.sqlite"), "--port", "0", "--max-concurrent", "1024"]);
+  const server = await startChild([path.join(projectRoot, "src/cli/main.ts"), "serve", "--model", "none", "--detector", path.join(dir, "bundle"), "--db", path.join(dir, "bench.sqlite"), "--port", "0", "--max-concurrent", "1024", "--rate-limit", "0", "--max-queue", "0"]);
   children.push(server.child);
   const headers = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
   const score = (bodies: string[]): LoadTarget => ({ url: server.url, path: "/v1/score", method: "POST", headers, bodies });

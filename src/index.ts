@@ -9,7 +9,8 @@ export { config } from "./config.js";
 export { firstNonFinite, matrix, row, rowSlice, vstack32, zeros32, zeros64, type FloatArray, type Matrix } from "./linalg/matrix.js";
 
 // Models
-export { loadModel, resolveModel, SHORT_NAMES, type LoadModelOptions, type ModelSpec } from "./models/registry.js";
+export { loadFromRecipe, loadModel, recipeOf, resolveModel, SHORT_NAMES, withRecipe, type LoadModelOptions, type ModelSpec, type SourceRecipe } from "./models/registry.js";
+export { unknownShareOf, visibleLength } from "./models/unknown-share.js";
 export { BLOCK_HOOKS, blockHook, FINAL_NORM_HOOK, LOGITS_HOOK, resolveHooks, SENTENCE_EMBEDDING_HOOK } from "./models/hook-names.js";
 export type { ActivationSource, ForwardOptions, ForwardResult, HookGranularity, HookPoint, InputActivations, ModelInfo, Tokenization } from "./models/source.js";
 
@@ -66,7 +67,7 @@ export {
   type HookContribution,
 } from "./bundle/bundle.js";
 export { COMBINERS, combineScores, HookNormaliser, hookTerms, parseCombiner, reduceTerms, type Combiner } from "./bundle/combine.js";
-export { ConformalCalibration, conformalFlag, conformalPValue, conformalThreshold, maxExceedances } from "./eval/conformal.js";
+export { calibrationNeeded, ConformalCalibration, conformalFlag, conformalPValue, conformalThreshold, maxExceedances, smallestAlpha } from "./eval/conformal.js";
 export { BEHAVIOUR_HOOKS, behaviourFromLogits, behaviourHookPoints, isBehaviourHook, OUTPUT_ENTROPY_HOOK, TOKEN_NLL_HOOK } from "./models/behaviour-hooks.js";
 
 // Monitor service: HTTP scoring, review queue, labels, probe
@@ -79,10 +80,12 @@ export { MIGRATIONS, LATEST_SCHEMA_VERSION, type Migration } from "./server/migr
 export { openStore as openMonitorStore } from "./server/open-store.js";
 export { openApiDocument } from "./server/openapi.js";
 export { DEFAULT_LIMITS, type ServiceLimits } from "./server/schemas.js";
-export { MonitorScorer, type ScoreResult } from "./server/scorer.js";
+export { DEFAULT_MAX_UNKNOWN_SHARE, MonitorScorer, ScoringCancelled, type FailClosedReason, type GroupInput, type GroupOutcome, type ScorerOptions, type ScoreResult, type TextCoverage } from "./server/scorer.js";
+export { InThreadRunner, ScoreBatcher, type ScoreRunner } from "./server/score-batcher.js";
+export { ScoreWorkers, scoreRunner, trainProbeInWorker, type ScoreWorkersOptions } from "./server/score-workers.js";
 export { listenMonitor, restoreProbe, startMonitor, type ListenOptions, type RunningMonitor, type StartMonitorOptions } from "./server/service.js";
 export { LABELS, ROLES, type Label, type MonitorStore, type NewItem, type Role, type StoredItem, type TokenRecord } from "./server/storage.js";
-export { trainProbe } from "./server/train-probe.js";
+export { probeTrainingSet, trainProbe, type ProbeTrainingSet } from "./server/train-probe.js";
 
 // Benchmark: the grid runner, its plan, results.json, and the bootstrap behind its intervals
 export { makePlan, detectorGrid, modelPlan, ALPHAS, type BenchPlan, type ModelPlan, type PlannedDetector, type PlanOptions, type DetectorFamily } from "./bench/plan.js";

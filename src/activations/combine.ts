@@ -13,6 +13,7 @@ import {
   listPartNumbers,
   partFileName,
   PartBuilder,
+  pathInStore,
   PROGRESS_FILE,
   readPartContents,
   removeTempFiles,
@@ -82,7 +83,7 @@ class StoreCursor {
     const parts = this.store.index.parts;
     while (this.pos >= this.rows.length && this.part + 1 < parts.length) {
       this.part++;
-      const file = path.join(this.store.dir, parts[this.part]!.file);
+      const file = pathInStore(this.store.dir, parts[this.part]!.file, `${path.join(this.store.dir, INDEX_FILE)}: field 'parts.${this.part}.file'`);
       const c = readPartContents(file);
       this.rows = c.inputs;
       this.pos = 0;

@@ -1,7 +1,7 @@
 // Streaming readers for extraction inputs: JSONL records (`{"id","text","label"?, ...}`) or plain text split
 // into lines or blank-line paragraphs. Files are read line by line, so a 100k-line file never sits in memory.
 
-import { createReadStream, openSync, readSync, closeSync, existsSync } from "node:fs";
+import { createReadStream, openSync, readSync, closeSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { MadkitError } from "../errors.js";
 
@@ -31,14 +31,42 @@ export interface ReadInputsOptions {
 const SNIFF_BYTES = 64 * 1024;
 
 function sniff(file: string): string {
-  const fd = openSync(file, "r");
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (e) {
+    throw new MadkitError("BAD_INPUT", `${file}: cannot read the input file (${(e as Error).message})`);
+  }
   try {
     const buf = Buffer.alloc(SNIFF_BYTES);
     const n = readSync(fd, buf, 0, SNIFF_BYTES, 0);
     return buf.subarray(0, n).toString("utf8");
+  } catch (e) {
+    throw new MadkitError("BAD_INPUT", `${file}: cannot read the input file (${(e as Error).message})`);
   } finally {
     closeSync(fd);
   }
+}
+
+/** A missing path is FILE_NOT_FOUND and a folder BAD_INPUT, before anything is read. */
+function checkInputPath(file: string): void {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    throw new MadkitError("FILE_NOT_FOUND", `${file}: input file does not exist`);
+  }
+  if (stat.isDirectory()) throw new MadkitError("BAD_INPUT", `${file}: is a folder; expected a JSONL or plain-text input file`);
+}
+
+/**
+ * Check that `file` can be read and holds at least one input, reading only as far as the first one: the CLI
+ * calls this before loading a model, so an empty file or a folder fails in a line instead of after a model load
+ * (or, worse, as a run over "0 inputs" that exits 0).
+ */
+export async function checkInputFile(file: string, options: ReadInputsOptions = {}): Promise<void> {
+  for await (const _ of readInputs(file, options)) return;
+  throw new MadkitError("BAD_INPUT", `${file}: holds no inputs (the file is empty or only blank lines); expected JSONL records like {"id": ..., "text": ...} or lines of text`);
 }
 
 export function detectFormat(file: string, head: string = sniff(file)): InputFormat {
@@ -74,10 +102,12 @@ function parseJsonlRecord(file: string, lineNo: number, line: string, index: num
   }
   let idStr: string;
   if (id === undefined || id === null) idStr = String(lineNo);
-  else if (typeof id === "string" || typeof id === "number") idStr = String(id);
-  else throw badLine(file, lineNo, `expected "id" to be a string or number, found ${typeof id}`);
-  if (label !== undefined && label !== null && typeof label !== "string" && typeof label !== "number" && typeof label !== "boolean") {
-    throw badLine(file, lineNo, `expected "label" to be a string, number or boolean, found ${typeof label}`);
+  else if (typeof id === "string" || (typeof id === "number" && Number.isFinite(id))) idStr = String(id);
+  else throw badLine(file, lineNo, `expected "id" to be a string or finite number, found ${typeof id === "number" ? id : typeof id}`);
+  // A number too large for a double (1e999) parses as Infinity, which JSON cannot write back: refuse it here
+  // rather than store a label that the store's own reader then calls corrupt.
+  if (label !== undefined && label !== null && typeof label !== "string" && !(typeof label === "number" && Number.isFinite(label)) && typeof label !== "boolean") {
+    throw badLine(file, lineNo, `expected "label" to be a string, finite number or boolean, found ${typeof label === "number" ? label : typeof label}`);
   }
   const record: { index: number; id: string; text: string; label?: InputLabel; meta?: Record<string, unknown> } = { index, id: idStr, text };
   if (label !== undefined && label !== null) record.label = label as InputLabel;
@@ -90,7 +120,7 @@ function parseJsonlRecord(file: string, lineNo: number, line: string, index: num
  * text input's id is the line number where it starts. Duplicate ids are an error naming both lines.
  */
 export async function* readInputs(file: string, options: ReadInputsOptions = {}): AsyncGenerator<InputRecord> {
-  if (!existsSync(file)) throw new MadkitError("FILE_NOT_FOUND", `${file}: input file does not exist`);
+  checkInputPath(file);
   const head = options.format === "auto" || options.format === undefined || options.split === undefined || options.split === "auto" ? sniff(file) : "";
   const format = options.format === undefined || options.format === "auto" ? detectFormat(file, head) : options.format;
   const split = options.split === undefined || options.split === "auto" ? detectSplit(head) : options.split;

@@ -161,17 +161,27 @@ export function readPartContents(file: string): PartContents {
     if (t.dtype !== "F32" || t.shape.length !== 2 || t.shape[1] !== h.dim) {
       throw bad(`tensor '${h.name}' is ${t.dtype} [${t.shape.join(", ")}], expected F32 [rows, ${h.dim}]`);
     }
-    const expected = params.pooling === "all" && h.granularity === "token" ? sum(inputs.map((r) => (r.rows ? r.rows[1] - r.rows[0] : 0))) : inputs.length;
+    const expected = params.pooling === "all" && h.granularity === "token" ? tokenRowsOf(inputs, bad) : inputs.length;
     if (t.shape[0] !== expected) throw bad(`tensor '${h.name}' has ${t.shape[0]} rows, its ${inputs.length} inputs need ${expected}`);
     rows.set(h.name, t.shape[0]!);
   }
   return { file, params, part: Number(meta.part), inputs, rows };
 }
 
-function sum(xs: readonly number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return s;
+/** Token rows of a part's inputs (pooling `all`): each input's [start, end) must follow the previous one's. */
+function tokenRowsOf(inputs: readonly InputRow[], bad: (what: string) => MadkitError): number {
+  let n = 0;
+  let prevEnd: number | undefined;
+  for (const r of inputs) {
+    if (!r.rows) throw bad(`input '${r.id}' has no token row range (pooling 'all' needs one per input)`);
+    const [a, b] = r.rows;
+    if (b < a || (prevEnd !== undefined && a !== prevEnd)) {
+      throw bad(`input '${r.id}' has token rows [${a}, ${b}), expected [${prevEnd ?? a}, end >= start) following the previous input`);
+    }
+    n += b - a;
+    prevEnd = b;
+  }
+  return n;
 }
 
 /** What a part builder needs to know about one input besides its activations. */
@@ -346,16 +356,86 @@ export function writeProgress(outDir: string, params: StoreParams, partsDone: nu
 /** Parse a JSON file with a schema; a missing file is FILE_NOT_FOUND, anything else wrong is STORE_CORRUPT. */
 export function readJsonFile<T>(file: string, schema: z.ZodType<T>, what: string): T {
   if (!existsSync(file)) throw new MadkitError("FILE_NOT_FOUND", `${file}: no ${what} here`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new MadkitError("STORE_CORRUPT", `${file}: cannot read the ${what} (${(e as Error).message})`);
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new MadkitError("STORE_CORRUPT", `${file}: ${what} is not valid JSON (${(e as Error).message})`);
   }
   const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new MadkitError("STORE_CORRUPT", `${file}: ${what} field '${issue.path.join(".")}': ${issue.message}`);
+    const where = issue.path.length > 0 ? `field '${issue.path.join(".")}'` : "(the whole file)";
+    throw new MadkitError("STORE_CORRUPT", `${file}: ${what} ${where}: ${issue.message}`);
   }
   return r.data;
+}
+
+/**
+ * The one check on every path a store's own files name (index.json's `parts[].file`): a relative path of
+ * plain segments that stays inside the store folder. An absolute path, a `..` or `.` segment, an empty
+ * segment, a backslash or a NUL is STORE_CORRUPT, so a crafted index cannot make madkit open a file
+ * outside the store.
+ */
+export function pathInStore(dir: string, rel: string, where: string): string {
+  const refuse = (why: string): MadkitError =>
+    new MadkitError(
+      "STORE_CORRUPT",
+      `${where} is ${JSON.stringify(rel)}: ${why}; expected a path inside the store folder like '${partFileName(0)}'`,
+    );
+  if (rel.length === 0) throw refuse("empty");
+  if (path.posix.isAbsolute(rel) || path.win32.isAbsolute(rel)) throw refuse("an absolute path");
+  if (rel.includes("\\") || rel.includes("\0")) throw refuse("a backslash or NUL in a store path");
+  if (rel.split("/").some((seg) => seg === ".." || seg === "." || seg === "")) throw refuse("it steps outside the store or has empty segments");
+  const root = path.resolve(dir);
+  const full = path.resolve(root, rel);
+  if (!full.startsWith(root + path.sep)) throw refuse("it resolves outside the store folder");
+  return path.join(dir, rel);
+}
+
+/** Largest number of float32 values one hook's matrix may hold (the largest typed array Node allocates). */
+export const MAX_HOOK_ELEMENTS = 2 ** 32 - 1;
+
+/**
+ * Cross-field checks of a parsed index that the schema cannot express, each naming the field and the range it
+ * must lie in: unique hook names, part paths inside the store, `firstInput` running totals, part inputs
+ * adding up to `inputCount`, and every hook's `rows` (one per input, or for pooling `all` token rows within
+ * what one matrix can hold). Called before anything is allocated from it.
+ */
+export function checkStoreIndex(dir: string, indexFile: string, index: StoreIndex): void {
+  const bad = (field: string, found: unknown, expected: string): MadkitError =>
+    new MadkitError("STORE_CORRUPT", `${indexFile}: field '${field}' is ${JSON.stringify(found)}, expected ${expected}`);
+  if (index.shard.index >= index.shard.count) throw bad("shard.index", index.shard.index, `an integer in [0, ${index.shard.count - 1}] (shard.count is ${index.shard.count})`);
+  if (index.inputCount > index.totalInputs) throw bad("inputCount", index.inputCount, `at most totalInputs (${index.totalInputs})`);
+  const seen = new Map<string, number>();
+  index.hooks.forEach((h, k) => {
+    const prev = seen.get(h.name);
+    if (prev !== undefined) throw bad(`hooks.${k}.name`, h.name, `a name not already used by hooks.${prev} (hook names must be unique)`);
+    seen.set(h.name, k);
+  });
+  let first = 0;
+  index.parts.forEach((p, k) => {
+    pathInStore(dir, p.file, `${indexFile}: field 'parts.${k}.file'`);
+    if (p.firstInput !== first) throw bad(`parts.${k}.firstInput`, p.firstInput, `${first} (the inputs of the parts before it)`);
+    first += p.inputs;
+  });
+  if (first !== index.inputCount) throw bad("inputCount", index.inputCount, `${first}, the sum of parts[].inputs`);
+  index.hooks.forEach((h, k) => {
+    const maxRows = Math.floor(MAX_HOOK_ELEMENTS / h.dim);
+    if (index.pooling === "all" && h.granularity === "token") {
+      if (h.rows > maxRows) {
+        throw bad(`hooks.${k}.rows`, h.rows, `an integer in [0, ${maxRows}] (token rows of all inputs, at most one ${h.dim}-wide float32 matrix)`);
+      }
+    } else if (h.rows !== index.inputCount) {
+      throw bad(`hooks.${k}.rows`, h.rows, `${index.inputCount} (one row per input: inputCount)`);
+    } else if (h.rows > maxRows) {
+      throw bad(`hooks.${k}.dim`, h.dim, `at most ${Math.floor(MAX_HOOK_ELEMENTS / Math.max(1, h.rows))} for ${h.rows} rows (one float32 matrix)`);
+    }
+  });
 }

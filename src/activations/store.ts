@@ -5,13 +5,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { MadkitError } from "../errors.js";
-import { SafetensorsReader } from "../io/safetensors.js";
+import { readSafetensorsHeader, SafetensorsReader } from "../io/safetensors.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import {
+  checkStoreIndex,
   INDEX_FILE,
   INPUTS_FILE,
   indexSchema,
   inputRowSchema,
+  pathInStore,
   PROGRESS_FILE,
   readJsonFile,
   STORE_FORMAT,
@@ -48,6 +50,16 @@ export interface ActivationStore {
   readHookPart(name: string, part: number): Matrix<Float32Array>;
 }
 
+/** The parsed object in a JSON file, or undefined when it cannot be read or is not an object. */
+function peekJson(file: string): { format?: unknown; schemaVersion?: unknown } | undefined {
+  try {
+    const v: unknown = JSON.parse(readFileSync(file, "utf8"));
+    return typeof v === "object" && v !== null ? (v as { format?: unknown; schemaVersion?: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function openStore(dir: string): ActivationStore {
   const indexFile = path.join(dir, INDEX_FILE);
   if (!existsSync(indexFile)) {
@@ -59,18 +71,17 @@ export function openStore(dir: string): ActivationStore {
         : `${dir}: not an activation store (no ${INDEX_FILE})`,
     );
   }
-  const peek = JSON.parse(readFileSync(indexFile, "utf8")) as { format?: unknown; schemaVersion?: unknown };
-  if (peek.format === STORE_FORMAT && typeof peek.schemaVersion === "number" && peek.schemaVersion > STORE_SCHEMA_VERSION) {
+  // A newer schema is named as such before the schema check would call its new fields corrupt; anything
+  // unreadable here is left for readJsonFile to report.
+  const peek = peekJson(indexFile);
+  if (peek && peek.format === STORE_FORMAT && typeof peek.schemaVersion === "number" && peek.schemaVersion > STORE_SCHEMA_VERSION) {
     throw new MadkitError(
       "VERSION_MISMATCH",
       `${indexFile}: store schemaVersion ${peek.schemaVersion} is newer than this madkit reads (${STORE_SCHEMA_VERSION}); upgrade madkit`,
     );
   }
   const index = readJsonFile(indexFile, indexSchema, "store index");
-  const partInputs = index.parts.reduce((a, p) => a + p.inputs, 0);
-  if (partInputs !== index.inputCount) {
-    throw new MadkitError("STORE_CORRUPT", `${indexFile}: parts hold ${partInputs} inputs, inputCount says ${index.inputCount}`);
-  }
+  checkStoreIndex(dir, indexFile, index);
 
   const hook = (name: string): StoreHookInfo => {
     const h = index.hooks.find((x) => x.name === name);
@@ -84,7 +95,7 @@ export function openStore(dir: string): ActivationStore {
     const h = hook(name);
     const part = index.parts[p];
     if (!part) throw new MadkitError("BAD_ARGUMENT", `${dir}: no part ${p}; the store has ${index.parts.length}`);
-    const file = path.join(dir, part.file);
+    const file = pathInStore(dir, part.file, `${indexFile}: field 'parts.${p}.file'`);
     const r = new SafetensorsReader(file);
     try {
       const t = r.info(name);
@@ -95,6 +106,22 @@ export function openStore(dir: string): ActivationStore {
     } finally {
       r.close();
     }
+  };
+
+  /** Rows of a hook over all parts, from the part headers alone (shape and width checked against the index). */
+  const rowsInParts = (name: string): number => {
+    const h = hook(name);
+    let rows = 0;
+    index.parts.forEach((part, p) => {
+      const file = pathInStore(dir, part.file, `${indexFile}: field 'parts.${p}.file'`);
+      const t = readSafetensorsHeader(file).tensors.find((x) => x.name === name);
+      if (!t) throw new MadkitError("STORE_CORRUPT", `${file}: no tensor '${name}', which the index lists`);
+      if (t.dtype !== "F32" || t.shape.length !== 2 || t.shape[1] !== h.dim) {
+        throw new MadkitError("STORE_CORRUPT", `${file}: tensor '${name}' is ${t.dtype} [${t.shape.join(", ")}], the index says F32 [rows, ${h.dim}]`);
+      }
+      rows += t.shape[0]!;
+    });
+    return rows;
   };
 
   function* iterateHook(name: string): Generator<HookBlock> {
@@ -117,11 +144,23 @@ export function openStore(dir: string): ActivationStore {
     inputs(): InputRow[] {
       const file = path.join(dir, INPUTS_FILE);
       if (!existsSync(file)) throw new MadkitError("STORE_CORRUPT", `${file}: missing (the index lists ${index.inputCount} inputs)`);
-      const rows = readFileSync(file, "utf8")
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (e) {
+        throw new MadkitError("STORE_CORRUPT", `${file}: cannot read the store's input rows (${(e as Error).message})`);
+      }
+      const rows = text
         .split("\n")
         .filter((l) => l.length > 0)
         .map((l, i) => {
-          const r = inputRowSchema.safeParse(JSON.parse(l));
+          let value: unknown;
+          try {
+            value = JSON.parse(l);
+          } catch (e) {
+            throw new MadkitError("STORE_CORRUPT", `${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
+          }
+          const r = inputRowSchema.safeParse(value);
           if (!r.success) throw new MadkitError("STORE_CORRUPT", `${file}:${i + 1}: ${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`);
           return r.data;
         });
@@ -132,6 +171,11 @@ export function openStore(dir: string): ActivationStore {
     },
     readHook(name: string): Matrix<Float32Array> {
       const h = hook(name);
+      // The parts' headers must agree with the index before the whole matrix is allocated from its numbers.
+      const held = rowsInParts(name);
+      if (held !== h.rows) {
+        throw new MadkitError("STORE_CORRUPT", `${indexFile}: field 'hooks.${index.hooks.indexOf(h)}.rows' is ${h.rows}, but the parts hold ${held} rows of '${name}'`);
+      }
       const out = new Float32Array(h.rows * h.dim);
       for (const block of iterateHook(name)) {
         if ((block.rowStart + block.matrix.rows) * h.dim > out.length) {

@@ -19,7 +19,7 @@ import { readVersionedJson } from "../io/versioned-json.js";
 import { ConformalCalibration, conformalFlag } from "../eval/conformal.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
-import { matrix, takeRows, type Matrix } from "../linalg/matrix.js";
+import { takeRows, type Matrix } from "../linalg/matrix.js";
 import { resolveHooks } from "../models/hook-names.js";
 import type { HookPoint } from "../models/source.js";
 import { SeededRng } from "../random/seeded-rng.js";
@@ -115,6 +115,17 @@ function checkAlpha(alpha: number, what: string): number {
   return alpha;
 }
 
+/** The first name that appears twice, with both positions; undefined when all differ. */
+function duplicateName(names: readonly string[]): { name: string; first: number; again: number } | undefined {
+  const seen = new Map<string, number>();
+  for (let k = 0; k < names.length; k++) {
+    const prev = seen.get(names[k]!);
+    if (prev !== undefined) return { name: names[k]!, first: prev, again: k };
+    seen.set(names[k]!, k);
+  }
+  return undefined;
+}
+
 function firstBad(m: Matrix): number {
   const a = m.data;
   for (let i = 0; i < a.length; i++) if (a[i]! - a[i]! !== 0) return i;
@@ -133,6 +144,10 @@ export class FittedBundle {
     readonly calibration: ConformalCalibration,
     readonly meta: BundleMeta,
   ) {
+    const dup = duplicateName(hooks.map((h) => h.name));
+    if (dup) {
+      throw new MadkitError("BAD_ARGUMENT", `bundle hooks ${dup.first} and ${dup.again} are both named '${dup.name}'; each hook name may appear once`);
+    }
     this.terms = new Float64Array(hooks.length);
   }
 
@@ -183,9 +198,12 @@ export class FittedBundle {
     return { perHook, combined, pValue };
   }
 
-  /** Combined-score threshold at level α: flagged ⇔ combined > threshold ⇔ p-value ≤ α (Infinity: never). */
+  /**
+   * Combined-score threshold at level α: flagged ⇔ combined > threshold ⇔ p-value ≤ α. An α below the smallest
+   * p-value the calibration can give, 1/(n + 1), is refused (it would never flag), naming the smallest α that works.
+   */
   threshold(alpha: number = this.meta.alpha): number {
-    return this.calibration.threshold(checkAlpha(alpha, "alpha"));
+    return this.calibration.threshold(this.calibration.requireAlpha(checkAlpha(alpha, "alpha"), "this bundle's combined calibration set"));
   }
 
   flag(pValue: number, alpha: number = this.meta.alpha): boolean {
@@ -326,8 +344,8 @@ const envelopeSchema = z.object({
           dim: z.number().int().positive(),
           folder: z.string().regex(/^hooks\/\d{3,}$/),
           detector: z.object({ kind: z.string(), params: z.record(z.unknown()) }),
-          mean: z.number(),
-          std: z.number().positive(),
+          mean: z.number().finite(),
+          std: z.number().finite().positive(),
         }),
       )
       .min(1),
@@ -353,6 +371,22 @@ export function loadBundle(dir: string): FittedBundle {
     missing: `no detector bundle here (expected ${BUNDLE_FILE}; fit one with 'madkit fit')`,
     onDrift: "refit the bundle",
   });
+  // Scores are applied to activations by hook name: two entries with one name would score one hook's
+  // activations with the other hook's detector.
+  const dup = duplicateName(env.state.hooks.map((h) => h.name));
+  if (dup) {
+    throw new MadkitError(
+      "STORE_CORRUPT",
+      `${file}: field 'state.hooks.${dup.again}.name' is '${dup.name}', already the name of state.hooks.${dup.first}; hook names in a bundle must be unique`,
+    );
+  }
+  const dupFolder = duplicateName(env.state.hooks.map((h) => h.folder));
+  if (dupFolder) {
+    throw new MadkitError(
+      "STORE_CORRUPT",
+      `${file}: field 'state.hooks.${dupFolder.again}.folder' is '${dupFolder.name}', already the folder of state.hooks.${dupFolder.first}; each hook has its own detector folder`,
+    );
+  }
   const { tensors } = readSafetensors(path.join(dir, CALIBRATION_FILE));
   const sortedOf = (name: string): Float64Array => {
     const t = tensors.get(name);
@@ -429,6 +463,8 @@ export function fitBundle(options: FitBundleOptions): FittedBundle {
     }
     throw e;
   }
+  const dup = duplicateName(chosen.map((h) => h.name));
+  if (dup) throw new MadkitError("BAD_INPUT", `${where} offers hook '${dup.name}' twice; a bundle needs each hook name once`);
   const read = (name: string): Matrix => (store ? store.readHook(name) : options.matrices!.get(name)!);
 
   let n = -1;
@@ -475,7 +511,11 @@ export function fitBundle(options: FitBundleOptions): FittedBundle {
   const terms = new Float64Array(hooks.length);
   const combined = new Float64Array(calIdx!.length);
   for (let i = 0; i < combined.length; i++) combined[i] = reduceTerms(combiner, hookTerms(combiner, calScores, normalisers, i, terms));
-  return new FittedBundle(hooks, detectors, normalisers, new ConformalCalibration(combined, "combined held-out scores"), {
+  const calibration = new ConformalCalibration(combined, "combined held-out scores");
+  // A bundle whose own α can never flag would serve "normal" for everything: refuse it here, where the fix
+  // (a larger α, a larger --calibration share or more trusted inputs) is still cheap.
+  calibration.requireAlpha(alpha, "the held-out split");
+  return new FittedBundle(hooks, detectors, normalisers, calibration, {
     model: model ? { id: model.id, revision: model.revision, format: model.format } : undefined,
     pooling,
     combiner,

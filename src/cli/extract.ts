@@ -6,7 +6,7 @@ import path from "node:path";
 import cliProgress from "cli-progress";
 import { Command, Option } from "commander";
 import { extractActivations, EXTRACT_DEFAULTS } from "../activations/extract.js";
-import { readInputs, type ReadInputsOptions } from "../activations/input-reader.js";
+import { checkInputFile, readInputs, type ReadInputsOptions } from "../activations/input-reader.js";
 import { POOLINGS, type Pooling } from "../activations/pooling.js";
 import { INDEX_FILE, INPUTS_FILE, type Shard } from "../activations/store-layout.js";
 import { config } from "../config.js";
@@ -74,6 +74,8 @@ export function extractCommand(program: Command, io: CliIo): Command {
       const shard = flags.shard ?? { index: 0, count: 1 };
       const input = flags.input ?? EXTRACT_CLI_DEFAULTS.input();
       const readOptions: ReadInputsOptions = { format: flags.format, split: flags.input === undefined && flags.split === "auto" ? "paragraph" : flags.split };
+      // A folder, a missing or an empty input fails here in one line, before the model loads.
+      await checkInputFile(input, readOptions);
       const source = await loadModel(flags.model, { tokenizer: flags.tokenizer });
       let bar: cliProgress.SingleBar | undefined;
       const warnings: string[] = [];

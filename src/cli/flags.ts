@@ -4,17 +4,20 @@
 import { InvalidArgumentError } from "commander";
 import type { Shard } from "../activations/store-layout.js";
 
-export function intFlag(min = 1): (value: string) => number {
+/** Decimal digits only: `Number()` would also take '0x10', '1e3', '' and ' 7 '. */
+export function intFlag(min = 1, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${value}'`);
+    const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected an integer >= ${min}, got '${value}'` : `expected an integer in [${min}, ${max}], got '${value}'`);
+    }
     return n;
   };
 }
 
 export function numberFlag(min = 0): (value: string) => number {
   return (value: string) => {
-    const n = Number(value);
+    const n = value.trim() === "" ? NaN : Number(value);
     if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected a number >= ${min}, got '${value}'`);
     return n;
   };

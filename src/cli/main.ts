@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `madkit` command line: one subcommand per file in src/cli, each a thin shell over the library.
-// `run(argv, io)` is the whole CLI as a function (tests call it in-process); MadkitErrors print their message
-// without a stack and exit 1, anything unexpected prints its stack and exits 2.
+// `run(argv, io)` is the whole CLI as a function (tests call it in-process); MadkitErrors and failed system
+// calls (EACCES, EISDIR…) print one line without a stack and exit 1, anything unexpected prints its stack and
+// exits 2.
 
 import { readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
@@ -63,12 +64,36 @@ export async function run(argv: readonly string[], io: CliIo = processIo): Promi
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode; // commander already printed help or the error
     if (isMadkitError(e)) {
-      io.stderr.write(`madkit: ${e.message}\n`);
+      io.stderr.write(`madkit: ${oneLine(e.message)}\n`);
+      return 1;
+    }
+    // A failed system call (a file that cannot be written, a port in use) is about the user's machine, not
+    // a bug: one line naming the call and the path, exit 1.
+    if (isSystemError(e)) {
+      io.stderr.write(`madkit: ${oneLine(e.message)}\n`);
       return 1;
     }
     io.stderr.write(`madkit: unexpected error (a bug; please report it)\n${e instanceof Error ? e.stack : String(e)}\n`);
     return 2;
   }
+}
+
+/**
+ * An error message as one printable line: messages quote names out of the user's files (tensor names, ids,
+ * paths), and a crafted file must not break the line or send terminal escape sequences, so control characters
+ * are shown escaped (`\n`, `\u001b`).
+ */
+export function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Node's SystemError (ENOENT, EACCES, EISDIR, EADDRINUSE…): an Error with a string `code` and `syscall`. */
+function isSystemError(e: unknown): e is Error & { code: string; syscall: string } {
+  if (!(e instanceof Error)) return false;
+  const { code, syscall } = e as { code?: unknown; syscall?: unknown };
+  return typeof code === "string" && /^E[A-Z0-9_]+$/.test(code) && typeof syscall === "string";
 }
 
 function invokedDirectly(): boolean {

@@ -3,7 +3,7 @@
 // scores, the combined score, its conformal p-value, the threshold at α and the flag, as a table or JSONL.
 
 import { Command, Option } from "commander";
-import { readInputs, type InputLabel } from "../activations/input-reader.js";
+import { checkInputFile, readInputs, type InputLabel } from "../activations/input-reader.js";
 import { extractPooled } from "../activations/pooled-in-memory.js";
 import type { Pooling } from "../activations/pooling.js";
 import { openStore } from "../activations/store.js";
@@ -129,6 +129,7 @@ export function scoreCommand(program: Command, io: CliIo): Command {
         const acts = new Map<string, Matrix>(bundle.hooks.map((h) => [h.name, store.readHook(h.name)]));
         records.push(...scoreBlock(bundle, acts, store.inputs(), alpha));
       } else {
+        await checkInputFile(flags.input!, { format: flags.format, split: flags.split });
         const source = await loadModel(flags.model!, { tokenizer: flags.tokenizer });
         try {
           bundle.checkSource(source.info, bundle.meta.pooling ?? "last", `model '${flags.model}'`);

@@ -57,113 +57,170 @@ export class IsolationForestSpec implements DetectorSpec<IsolationForestParams> 
   fit(trusted: Matrix): FittedIsolationForest {
     checkFitInput(trusted, ISOLATION_FOREST);
     const { trees, seed } = this.params;
-    const n = trusted.rows;
-    const d = trusted.cols;
-    const x = trusted.data;
-    const psi = Math.min(this.params.maxSamples, n);
-    const maxDepth = Math.ceil(Math.log2(psi));
-    const rng = new SeededRng(seed);
+    const psi = Math.min(this.params.maxSamples, trusted.rows);
+    const grower = new ForestGrower(trusted, trees, psi, new SeededRng(seed));
+    for (let t = 0; t < trees; t++) grower.growTree(t);
+    return new FittedIsolationForest(this.params, trusted.cols, psi, trusted.rows, grower.finish());
+  }
+}
+
+/**
+ * Grows the trees one after another into flat arrays sized for the largest possible forest (a tree on ψ
+ * points has at most 2ψ − 1 nodes). One seeded generator drives everything, in a fixed order per tree:
+ * the subsample, then per node (depth first, left child first) the feature draws and the threshold.
+ */
+class ForestGrower {
+  private readonly x: Matrix["data"];
+  private readonly n: number;
+  private readonly d: number;
+  private readonly maxDepth: number;
+  private readonly roots: Int32Array;
+  private readonly feature: Int32Array;
+  private readonly threshold: Float64Array;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly value: Float64Array;
+  private nodes = 0;
+  /** A running permutation of the rows; its first ψ entries are the current tree's subsample. */
+  private readonly perm: Int32Array;
+  /** A running permutation of the features, for drawing them without replacement. */
+  private readonly features: Int32Array;
+  /** The current tree's rows, each node's rows a contiguous range [lo, hi). */
+  private readonly idx: Int32Array;
+  /** Explicit stack of (node, lo, hi, depth) so deep trees cannot overflow the JS call stack. */
+  private readonly stack: Int32Array;
+  /** The threshold `chooseSplit` drew along with the feature it returned. */
+  private splitThreshold = 0;
+
+  constructor(trusted: Matrix, trees: number, private readonly psi: number, private readonly rng: SeededRng) {
+    this.x = trusted.data;
+    this.n = trusted.rows;
+    this.d = trusted.cols;
+    this.maxDepth = Math.ceil(Math.log2(psi));
     const cap = trees * (2 * psi - 1);
-    const feature = new Int32Array(cap);
-    const threshold = new Float64Array(cap);
-    const left = new Int32Array(cap);
-    const right = new Int32Array(cap);
-    const value = new Float64Array(cap);
-    const roots = new Int32Array(trees);
-    let nodes = 0;
-    const perm = new Int32Array(n);
-    for (let i = 0; i < n; i++) perm[i] = i;
-    const features = new Int32Array(d);
-    for (let j = 0; j < d; j++) features[j] = j;
-    const idx = new Int32Array(psi);
-    // Explicit stack of (node, lo, hi, depth) so deep trees cannot overflow the JS call stack.
-    const stack = new Int32Array(4 * (2 * psi + 2));
-    for (let t = 0; t < trees; t++) {
-      // ψ distinct rows: a partial Fisher-Yates shuffle of the running permutation.
-      for (let i = 0; i < psi; i++) {
-        const j = i + rng.int(n - i);
-        const tmp = perm[i]!;
-        perm[i] = perm[j]!;
-        perm[j] = tmp;
-        idx[i] = perm[i]!;
+    this.feature = new Int32Array(cap);
+    this.threshold = new Float64Array(cap);
+    this.left = new Int32Array(cap);
+    this.right = new Int32Array(cap);
+    this.value = new Float64Array(cap);
+    this.roots = new Int32Array(trees);
+    this.perm = new Int32Array(this.n);
+    for (let i = 0; i < this.n; i++) this.perm[i] = i;
+    this.features = new Int32Array(this.d);
+    for (let j = 0; j < this.d; j++) this.features[j] = j;
+    this.idx = new Int32Array(psi);
+    this.stack = new Int32Array(4 * (2 * psi + 2));
+  }
+
+  /** Tree t on a fresh subsample: split nodes until they hold one row, reach the depth limit or cannot split. */
+  growTree(t: number): void {
+    const { stack, feature, value } = this;
+    this.drawSubsample();
+    this.roots[t] = this.nodes;
+    let sp = 0;
+    stack[sp++] = this.nodes++;
+    stack[sp++] = 0;
+    stack[sp++] = this.psi;
+    stack[sp++] = 0;
+    while (sp > 0) {
+      const depth = stack[--sp]!;
+      const hi = stack[--sp]!;
+      const lo = stack[--sp]!;
+      const node = stack[--sp]!;
+      const size = hi - lo;
+      const splitFeature = size > 1 && depth < this.maxDepth ? this.chooseSplit(lo, hi) : -1;
+      if (splitFeature < 0) {
+        feature[node] = -1;
+        value[node] = depth + averagePathLength(size);
+        continue;
       }
-      roots[t] = nodes;
-      let sp = 0;
-      stack[sp++] = nodes++;
-      stack[sp++] = 0;
-      stack[sp++] = psi;
-      stack[sp++] = 0;
-      while (sp > 0) {
-        const depth = stack[--sp]!;
-        const hi = stack[--sp]!;
-        const lo = stack[--sp]!;
-        const node = stack[--sp]!;
-        const size = hi - lo;
-        let splitFeature = -1;
-        let thr = 0;
-        if (size > 1 && depth < maxDepth) {
-          // Draw features without replacement until one varies within this node (as scikit-learn does).
-          for (let tried = 0; tried < d && splitFeature < 0; tried++) {
-            const r = tried + rng.int(d - tried);
-            const f = features[r]!;
-            features[r] = features[tried]!;
-            features[tried] = f;
-            let mn = Infinity;
-            let mx = -Infinity;
-            for (let i = lo; i < hi; i++) {
-              const v = x[idx[i]! * d + f]!;
-              if (v < mn) mn = v;
-              if (v > mx) mx = v;
-            }
-            if (mx > mn) {
-              splitFeature = f;
-              thr = mn + rng.uniform() * (mx - mn);
-              if (thr >= mx) thr = mn;
-            }
-          }
-        }
-        if (splitFeature < 0) {
-          feature[node] = -1;
-          value[node] = depth + averagePathLength(size);
-          continue;
-        }
-        // Partition idx[lo, hi) so rows with x[f] <= thr come first.
-        let a = lo;
-        let b = hi - 1;
-        while (a <= b) {
-          if (x[idx[a]! * d + splitFeature]! <= thr) a++;
-          else {
-            const tmp = idx[a]!;
-            idx[a] = idx[b]!;
-            idx[b] = tmp;
-            b--;
-          }
-        }
-        feature[node] = splitFeature;
-        threshold[node] = thr;
-        const l = nodes++;
-        const r = nodes++;
-        left[node] = l;
-        right[node] = r;
-        stack[sp++] = l;
-        stack[sp++] = lo;
-        stack[sp++] = a;
-        stack[sp++] = depth + 1;
-        stack[sp++] = r;
-        stack[sp++] = a;
-        stack[sp++] = hi;
-        stack[sp++] = depth + 1;
+      const thr = this.splitThreshold;
+      const a = this.partition(lo, hi, splitFeature, thr);
+      feature[node] = splitFeature;
+      this.threshold[node] = thr;
+      const l = this.nodes++;
+      const r = this.nodes++;
+      this.left[node] = l;
+      this.right[node] = r;
+      stack[sp++] = l;
+      stack[sp++] = lo;
+      stack[sp++] = a;
+      stack[sp++] = depth + 1;
+      stack[sp++] = r;
+      stack[sp++] = a;
+      stack[sp++] = hi;
+      stack[sp++] = depth + 1;
+    }
+  }
+
+  /** ψ distinct rows into idx: a partial Fisher-Yates shuffle of the running permutation. */
+  private drawSubsample(): void {
+    const { perm, idx, rng, n } = this;
+    for (let i = 0; i < this.psi; i++) {
+      const j = i + rng.int(n - i);
+      const tmp = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = tmp;
+      idx[i] = perm[i]!;
+    }
+  }
+
+  /**
+   * Draw features without replacement until one varies within rows idx[lo, hi) (as scikit-learn does) and a
+   * threshold uniformly between its min and max (left in `splitThreshold`); -1 when no feature varies.
+   */
+  private chooseSplit(lo: number, hi: number): number {
+    const { x, d, idx, features, rng } = this;
+    for (let tried = 0; tried < d; tried++) {
+      const r = tried + rng.int(d - tried);
+      const f = features[r]!;
+      features[r] = features[tried]!;
+      features[tried] = f;
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (let i = lo; i < hi; i++) {
+        const v = x[idx[i]! * d + f]!;
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+      }
+      if (mx > mn) {
+        let thr = mn + rng.uniform() * (mx - mn);
+        if (thr >= mx) thr = mn;
+        this.splitThreshold = thr;
+        return f;
       }
     }
-    const forest: Forest = {
-      roots,
-      feature: feature.slice(0, nodes),
-      threshold: threshold.slice(0, nodes),
-      left: left.slice(0, nodes),
-      right: right.slice(0, nodes),
-      value: value.slice(0, nodes),
+    return -1;
+  }
+
+  /** Reorder idx[lo, hi) so rows with x[f] <= thr come first; returns where the rest begin. */
+  private partition(lo: number, hi: number, f: number, thr: number): number {
+    const { x, d, idx } = this;
+    let a = lo;
+    let b = hi - 1;
+    while (a <= b) {
+      if (x[idx[a]! * d + f]! <= thr) a++;
+      else {
+        const tmp = idx[a]!;
+        idx[a] = idx[b]!;
+        idx[b] = tmp;
+        b--;
+      }
+    }
+    return a;
+  }
+
+  /** The grown forest, its arrays cut to the nodes actually used. */
+  finish(): Forest {
+    const nodes = this.nodes;
+    return {
+      roots: this.roots,
+      feature: this.feature.slice(0, nodes),
+      threshold: this.threshold.slice(0, nodes),
+      left: this.left.slice(0, nodes),
+      right: this.right.slice(0, nodes),
+      value: this.value.slice(0, nodes),
     };
-    return new FittedIsolationForest(this.params, d, psi, n, forest);
   }
 }
 

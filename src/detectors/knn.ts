@@ -260,26 +260,7 @@ export class FittedKnn implements FittedDetector<KnnParams> {
     for (let i = 0; i < n; i++) {
       for (let p = 0; p < k; p++) {
         const t = indices[i * k + p]!;
-        let s = 0;
-        if (cosine) {
-          let qq = 0;
-          let tt = 0;
-          for (let j = 0; j < d; j++) {
-            const a = x.data[i * d + j]!;
-            const b = tdata[t * stride + j]!;
-            s += a * b;
-            qq += a * a;
-            tt += b * b;
-          }
-          const denom = Math.sqrt(qq) * Math.sqrt(tt);
-          tmpD[p] = Math.min(2, Math.max(0, 1 - (denom > 0 ? s / denom : 0)));
-        } else {
-          for (let j = 0; j < d; j++) {
-            const diff = x.data[i * d + j]! - tdata[t * stride + j]!;
-            s += diff * diff;
-          }
-          tmpD[p] = Math.sqrt(s);
-        }
+        tmpD[p] = exactDistance(x.data, i * d, tdata, t * stride, d, cosine);
         tmpI[p] = t;
         order[p] = p;
       }
@@ -390,6 +371,29 @@ export class FittedKnn implements FittedDetector<KnnParams> {
     checkFitInput(trusted, `${KNN} (${loaded.dir})`, params.k);
     return new FittedKnn(params, trusted);
   }
+}
+
+/** Euclidean distance, or cosine distance clamped to [0, 2], between rows q[qo..qo+d) and t[to..to+d), in float64. */
+function exactDistance(q: FloatArray, qo: number, t: FloatArray, to: number, d: number, cosine: boolean): number {
+  let s = 0;
+  if (cosine) {
+    let qq = 0;
+    let tt = 0;
+    for (let j = 0; j < d; j++) {
+      const a = q[qo + j]!;
+      const b = t[to + j]!;
+      s += a * b;
+      qq += a * a;
+      tt += b * b;
+    }
+    const denom = Math.sqrt(qq) * Math.sqrt(tt);
+    return Math.min(2, Math.max(0, 1 - (denom > 0 ? s / denom : 0)));
+  }
+  for (let j = 0; j < d; j++) {
+    const diff = q[qo + j]! - t[to + j]!;
+    s += diff * diff;
+  }
+  return Math.sqrt(s);
 }
 
 export function knn(params: Partial<KnnParams> = {}): KnnSpec {

@@ -1,8 +1,9 @@
 // Detector names → factories and loaders. Adding a detector is one file plus one line here.
 
+import path from "node:path";
 import { MadkitError } from "../errors.js";
 import type { DetectorSpec, FittedDetector } from "./detector.js";
-import { loadEnvelope, type LoadedDetector } from "./envelope.js";
+import { ENVELOPE_FILE, loadEnvelope, type LoadedDetector } from "./envelope.js";
 import { AUTOENCODER, autoencoder, FittedAutoencoder } from "./autoencoder.js";
 import { FittedBehavioural, OUTPUT_ENTROPY, outputEntropy, PERPLEXITY, perplexity } from "./behavioural.js";
 import { FittedGaussianMixture, GAUSSIAN_MIXTURE, gaussianMixture } from "./gaussian-mixture.js";
@@ -54,5 +55,9 @@ export function createDetector(name: string, params: Record<string, unknown> = {
 /** Load a fitted detector saved with `save(dir)`; the envelope's kind picks the implementation. */
 export function loadDetector(dir: string): FittedDetector {
   const loaded = loadEnvelope(dir);
-  return entry(loaded.envelope.kind).restore(loaded);
+  const kind = loaded.envelope.kind;
+  if (!Object.hasOwn(DETECTORS, kind)) {
+    throw new MadkitError("STORE_CORRUPT", `${path.join(dir, ENVELOPE_FILE)}: kind '${kind}' is not a detector this madkit knows; known: ${detectorNames.join(", ")}`);
+  }
+  return entry(kind).restore(loaded);
 }

@@ -21,6 +21,31 @@ export function maxExceedances(n: number, alpha: number): number {
   return Math.min(c, n);
 }
 
+/**
+ * The smallest α at which `n` calibration scores can flag anything: p-values are never below 1/(n + 1), so
+ * below it the threshold is Infinity and nothing is ever flagged.
+ */
+export function smallestAlpha(n: number): number {
+  return 1 / (n + 1);
+}
+
+/** The fewest calibration scores that let level α flag anything (n + 1 ≥ 1/α, with the p-value's own division). */
+export function calibrationNeeded(alpha: number): number {
+  checkAlpha(alpha);
+  let n = Math.max(0, Math.ceil(1 / alpha) - 1);
+  while (1 / (n + 1) > alpha) n++;
+  while (n > 0 && 1 / n <= alpha) n--;
+  return n;
+}
+
+/** `x` rounded up to 3 significant digits, so the printed number is itself a level that works. */
+function ceil3(x: number): number {
+  const f = 10 ** (2 - Math.floor(Math.log10(x)));
+  const k = Math.ceil(x * f);
+  const y = Number((k / f).toPrecision(3));
+  return y >= x ? y : Number(((k + 1) / f).toPrecision(3));
+}
+
 /** Held-out trusted scores, sorted once, answering p-values and thresholds. */
 export class ConformalCalibration {
   /** Calibration scores ascending. */
@@ -75,6 +100,25 @@ export class ConformalCalibration {
   pValues(scores: ArrayLike<number>, out = new Float64Array(scores.length)): Float64Array {
     for (let i = 0; i < scores.length; i++) out[i] = this.pValue(scores[i]!);
     return out;
+  }
+
+  /** The smallest level α this calibration can flag at: 1/(n + 1), the smallest p-value it gives. */
+  get smallestAlpha(): number {
+    return smallestAlpha(this.n);
+  }
+
+  /**
+   * Refuse a level α at which these calibration scores can never flag (threshold Infinity): the error names
+   * the smallest α they support and how many scores α itself would need. `what` names the calibration set.
+   */
+  requireAlpha(alpha: number, what = "the calibration set"): number {
+    if (maxExceedances(this.n, alpha) >= 0) return alpha;
+    throw new MadkitError(
+      "BAD_ARGUMENT",
+      `α = ${alpha} can never flag anything with ${what} of ${this.n} calibration scores: conformal p-values are at least ` +
+        `1/(n + 1) = ${this.smallestAlpha.toPrecision(3)}, so the smallest α it supports is ${ceil3(this.smallestAlpha)}; ` +
+        `use α ≥ ${ceil3(this.smallestAlpha)}, or calibrate on at least ${calibrationNeeded(alpha)} trusted inputs for α = ${alpha}`,
+    );
   }
 
   /**

@@ -56,11 +56,16 @@ function asBytes(a: TypedArrayFor): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/** `obj[key] = value` as an own property even for the key "__proto__" (plain assignment would set the prototype). */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Header bytes: JSON padded with spaces to a multiple of 8, preceded by its u64 LE length. */
 function encodeHeader(tensors: readonly TensorInfo[], metadata: Readonly<Record<string, string>> | undefined): Uint8Array {
   const obj: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) obj.__metadata__ = metadata;
-  for (const t of tensors) obj[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] };
+  for (const t of tensors) setOwn(obj, t.name, { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] });
   const json = Buffer.from(JSON.stringify(obj), "utf8");
   const padded = Math.ceil(json.byteLength / 8) * 8;
   const out = Buffer.alloc(8 + padded, 0x20);
@@ -118,8 +123,11 @@ export class SafetensorsWriter {
     this.tensors.set(name, { name, dtype, innerShape: [...innerShape], innerSize, spool, fd, leading: 0, bytes: 0 });
   }
 
-  /** Append rows to a declared tensor; `data.length` must be a multiple of the trailing shape's size. */
-  append(name: string, data: TypedArrayFor): void {
+  /**
+   * Append rows to a declared tensor; `data.length` must be a multiple of the trailing shape's size. When that
+   * size is 0 (a trailing dimension of 0) the data cannot say how many rows it holds: pass `zeroWidthRows`.
+   */
+  append(name: string, data: TypedArrayFor, zeroWidthRows = 0): void {
     this.checkOpen();
     const t = this.tensors.get(name);
     if (!t) throw new MadkitError("BAD_ARGUMENT", `${this.file}: tensor '${name}' was not declared with addTensor`);
@@ -134,7 +142,7 @@ export class SafetensorsWriter {
       );
     }
     writeAll(t.fd, asBytes(data));
-    t.leading += t.innerSize === 0 ? 0 : data.length / t.innerSize;
+    t.leading += t.innerSize === 0 ? zeroWidthRows : data.length / t.innerSize;
     t.bytes += data.byteLength;
   }
 
@@ -230,12 +238,22 @@ export function writeSafetensors(
         throw new MadkitError("NOT_SUPPORTED", `${file}: tensor '${t.name}' is 0-dimensional; give it shape [1]`);
       }
       w.addTensor(t.name, dtypeOf(t.data), t.shape.slice(1));
-      w.append(t.name, t.data);
+      w.append(t.name, t.data, t.shape[0]);
     }
     w.finish();
   } catch (e) {
     w.abort();
     throw e;
+  }
+}
+
+/** Fill `buf` from `pos`; a short read (the file shrank under us) is STORE_CORRUPT, not garbage. */
+function readFully(fd: number, buf: Uint8Array, pos: number, file: string): void {
+  let got = 0;
+  while (got < buf.byteLength) {
+    const n = readSync(fd, buf, got, buf.byteLength - got, pos + got);
+    if (n <= 0) throw corrupt(file, `file ended at byte ${pos + got}, expected ${pos + buf.byteLength} (file changed while reading?)`);
+    got += n;
   }
 }
 
@@ -259,17 +277,27 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
 }
 
 function parseHeader(file: string, fd: number): SafetensorsHeader {
-  const size = fstatSync(fd).size;
+  const stat = fstatSync(fd);
+  if (!stat.isFile()) throw corrupt(file, `is ${stat.isDirectory() ? "a folder" : "not a regular file"}, expected a safetensors file`);
+  const size = stat.size;
   if (size < 8) throw corrupt(file, `file is ${size} bytes, a safetensors file needs at least the 8-byte header length`);
   const lenBuf = Buffer.alloc(8);
-  readSync(fd, lenBuf, 0, 8, 0);
+  readFully(fd, lenBuf, 0, file);
   const len64 = lenBuf.readBigUInt64LE(0);
-  if (len64 > BigInt(Math.min(MAX_HEADER_BYTES, size - 8))) {
-    throw corrupt(file, `header length field says ${len64} bytes, but the file has ${size - 8} bytes after it (truncated or not safetensors?)`);
+  // Two different faults, two messages: a length past the end of the file (truncated, or not safetensors),
+  // and a length the file does hold but above the cap every safetensors reader applies.
+  if (len64 > BigInt(size - 8)) {
+    throw corrupt(file, `header length field says ${len64} bytes, but only ${size - 8} bytes follow it (truncated or not safetensors?)`);
+  }
+  if (len64 > BigInt(MAX_HEADER_BYTES)) {
+    throw corrupt(
+      file,
+      `header length field says ${len64} bytes, above the ${MAX_HEADER_BYTES}-byte limit on a safetensors header (the reference implementation's); corrupt or not safetensors?`,
+    );
   }
   const headerLen = Number(len64);
   const hbuf = Buffer.alloc(headerLen);
-  readSync(fd, hbuf, 0, headerLen, 8);
+  readFully(fd, hbuf, 8, file);
   let parsed: unknown;
   try {
     parsed = JSON.parse(hbuf.toString("utf8"));
@@ -288,7 +316,7 @@ function parseHeader(file: string, fd: number): SafetensorsHeader {
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw corrupt(file, "__metadata__ must be an object of strings");
       for (const [k, v] of Object.entries(raw)) {
         if (typeof v !== "string") throw corrupt(file, `__metadata__.${k} must be a string, found ${typeof v}`);
-        metadata[k] = v;
+        setOwn(metadata, k, v);
       }
       continue;
     }
@@ -306,7 +334,10 @@ function parseHeader(file: string, fd: number): SafetensorsHeader {
       throw corrupt(file, `tensor '${name}' has data_offsets ${JSON.stringify(offs)}, expected [begin, end] with 0 <= begin <= end`);
     }
     const shape = t.shape as number[];
-    const need = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
+    const need = shape.includes(0) ? 0 : shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
+    if (!Number.isSafeInteger(need)) {
+      throw corrupt(file, `tensor '${name}' has shape [${shape.join(", ")}], too large for any file (${dtype} elements overflow)`);
+    }
     if (offs[1] - offs[0] !== need) {
       throw corrupt(
         file,

@@ -17,9 +17,15 @@ export interface VersionedJsonSpec<S extends z.ZodTypeAny> {
 
 export function readVersionedJson<S extends z.ZodTypeAny>(file: string, spec: VersionedJsonSpec<S>): z.infer<S> {
   if (!existsSync(file)) throw new MadkitError("FILE_NOT_FOUND", `${file}: ${spec.missing}`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new MadkitError("STORE_CORRUPT", `${file}: cannot read it (${(e as Error).message})`);
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new MadkitError("STORE_CORRUPT", `${file}: not valid JSON (${(e as Error).message})`);
   }
@@ -36,7 +42,8 @@ export function readVersionedJson<S extends z.ZodTypeAny>(file: string, spec: Ve
   const parsed = spec.schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new MadkitError("STORE_CORRUPT", `${file}: field '${issue.path.join(".")}' ${issue.message}`);
+    const where = issue.path.length > 0 ? `field '${issue.path.join(".")}'` : "the whole file";
+    throw new MadkitError("STORE_CORRUPT", `${file}: ${where}: ${issue.message}`);
   }
   return parsed.data;
 }

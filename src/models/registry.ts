@@ -98,6 +98,11 @@ function listTokBins(dir: string): string[] {
 
 export async function loadModel(nameOrPath: string, options: LoadModelOptions = {}): Promise<ActivationSource> {
   const spec = resolveModel(nameOrPath, options);
+  const source = await loadSpec(spec, options);
+  return withRecipe(source, { kind: "model", name: nameOrPath, options: { ...options } });
+}
+
+async function loadSpec(spec: ModelSpec, options: LoadModelOptions): Promise<ActivationSource> {
   switch (spec.format) {
     case "llama2c": {
       const { loadLlama2cSource } = await import("./llama2c/source.js");
@@ -112,4 +117,38 @@ export async function loadModel(nameOrPath: string, options: LoadModelOptions = 
       return loadUseLiteSource({ backend: options.backend });
     }
   }
+}
+
+/**
+ * How to build a source again somewhere else — in a worker thread, which cannot share the loaded one: by
+ * `loadModel` (recorded by loadModel itself), or by calling an exported factory of a module (sources made
+ * by hand, e.g. test stand-ins, whose factory returns the same source for the same arguments).
+ */
+export type SourceRecipe =
+  | { readonly kind: "model"; readonly name: string; readonly options: LoadModelOptions }
+  | { readonly kind: "module"; readonly module: string; readonly export: string; readonly args: readonly unknown[] };
+
+const recipes = new WeakMap<ActivationSource, SourceRecipe>();
+
+/** Remember how `source` was made (structured-cloneable), so `loadFromRecipe` can make the same one again. */
+export function withRecipe<S extends ActivationSource>(source: S, recipe: SourceRecipe): S {
+  recipes.set(source, recipe);
+  return source;
+}
+
+/** How `source` was made, when it was made by `loadModel` or given a recipe; undefined otherwise. */
+export function recipeOf(source: ActivationSource): SourceRecipe | undefined {
+  return recipes.get(source);
+}
+
+/** Make a source from its recipe (in this thread). */
+export async function loadFromRecipe(recipe: SourceRecipe): Promise<ActivationSource> {
+  if (recipe.kind === "model") return loadModel(recipe.name, recipe.options);
+  const mod = (await import(recipe.module)) as Record<string, unknown>;
+  const factory = mod[recipe.export];
+  if (typeof factory !== "function") {
+    throw new MadkitError("BAD_ARGUMENT", `source recipe: ${recipe.module} has no exported function '${recipe.export}'`);
+  }
+  const source = (await (factory as (...args: unknown[]) => unknown)(...recipe.args)) as ActivationSource;
+  return withRecipe(source, recipe);
 }

@@ -52,6 +52,20 @@ export interface ForwardResult {
   readonly tokenCounts: readonly number[];
   /** For each input, whether it was cut at the context length. */
   readonly truncated: readonly boolean[];
+  /**
+   * For each input, how many tokens of its whole text (before truncation) the tokenizer could not map to a
+   * piece of its vocabulary (its unknown id; use-lite merges a run of unknown characters into one). Always 0
+   * for byte-fallback tokenizers (llama2.c vocabularies with `<0xXX>` pieces, byte-level BPE): they read
+   * every byte.
+   */
+  readonly unknownTokens: readonly number[];
+  /**
+   * For each input, the share of its text the model could not read, in [0, 1]: characters (code points other
+   * than whitespace) that fell into unknown tokens over all such characters (the ONNX adapter, whose tokenizer
+   * gives no character offsets, counts tokens instead). 1 when nothing is readable — every character unknown,
+   * or no character but whitespace.
+   */
+  readonly unknownShare: readonly number[];
 }
 
 export interface ActivationSource {

@@ -106,27 +106,55 @@ export function buildDocument(results: BenchResults, sections: readonly FamilySe
 
 function taskSection(results: BenchResults, task: string, model: string): Block[] {
   const out: Block[] = [h(2, `${task} × ${model}`)];
-  const tbl = (t: Table | null): void => {
-    if (t) out.push({ kind: "table", table: t });
-  };
   if (isShiftControl(results, task, model)) {
     out.push(p("No input here is anomalous: these are benign inputs unlike the trusted ones (maths questions, trivia, safe prompts that sound alarming) against held-out in-distribution inputs. A detector that flags them raises false alarms."));
-    tbl(shiftControlTable(results, task, model));
+    out.push(...tableBlock(shiftControlTable(results, task, model)));
     return out;
   }
-  const families = familyComparisonTable(results, task, model);
-  if (families) {
-    out.push(h(3, "Detector families"));
-    tbl(families);
-  }
-  const perInput = detectorTable(results, task, model, "input");
-  if (perInput) {
-    out.push(h(3, "Per-input detectors"));
-    tbl(perInput);
-  }
   // One curve and one histogram per detector, at its validation-chosen hook: the runner stores every hook's.
+  const isChosen = chosenHookFilter(results, task, model);
+  out.push(
+    ...tableSection("Detector families", familyComparisonTable(results, task, model)),
+    ...tableSection("Per-input detectors", detectorTable(results, task, model, "input")),
+    ...rocFigure(results, task, model, isChosen),
+    ...tableSection(
+      "Batch methods (reported separately)",
+      detectorTable(results, task, model, "batch"),
+      "These methods score a whole batch together (e.g. QUE, spectral signatures): a score depends on the other inputs scored with it, so they answer a different question from per-input detectors.",
+    ),
+    ...tableSection("Per anomalous family", perFamilyTable(results, task, model)),
+    ...tableSection(
+      "Held-out attack classes",
+      heldOutTable(results, task, model),
+      "The detector and hook are chosen again with one attack class removed from the validation data, then measured on that class: how the method fares against an attack it was not tuned on.",
+    ),
+    ...layerSection(results, task, model),
+    ...histogramSection(results, task, model, isChosen),
+    ...examplesSection(results, task, model),
+  );
+  return out;
+}
+
+type KeyFilter = (k: ReturnType<typeof parseKey>) => boolean;
+
+/** Whether a result key is this task × model's detector at the hook validation chose for it. */
+function chosenHookFilter(results: BenchResults, task: string, model: string): KeyFilter {
   const chosen = new Set(detectorChoices(results, task, model).map((c) => `${c.detector}\u0000${c.hook}`));
-  const isChosen = (k: ReturnType<typeof parseKey>): boolean => k !== null && k.task === task && k.model === model && chosen.has(`${k.detector}\u0000${k.hook}`);
+  return (k) => k !== null && k.task === task && k.model === model && chosen.has(`${k.detector}\u0000${k.hook}`);
+}
+
+function tableBlock(t: Table | null): Block[] {
+  return t ? [{ kind: "table", table: t }] : [];
+}
+
+/** A level-3 heading, an optional note and the table; nothing without a table. */
+function tableSection(title: string, t: Table | null, note?: string): Block[] {
+  if (!t) return [];
+  return [h(3, title), ...(note ? [p(note)] : []), ...tableBlock(t)];
+}
+
+/** The test-split ROC curves of the chosen detector × hook pairs, in one figure. */
+function rocFigure(results: BenchResults, task: string, model: string, isChosen: KeyFilter): Block[] {
   const curves = results.roc
     .map((r) => ({ r, k: parseKey(r.key) }))
     .filter(({ k }) => isChosen(k))
@@ -134,59 +162,52 @@ function taskSection(results: BenchResults, task: string, model: string): Block[
       const rec = results.records.find((x) => x.task === task && x.model === model && x.detector === k!.detector && x.hook === k!.hook && x.subset === "all" && x.split === "test");
       return { label: `${k!.detector} @ ${k!.hook}${rec ? ` (AUROC ${fmtRate(rec.auroc.value)})` : ""}`, fpr: r.fpr, tpr: r.tpr };
     });
-  if (curves.length > 0) {
-    const title = `ROC, ${task} × ${model} (test split)`;
-    out.push({ kind: "figure", svg: rocSvg(curves, title), caption: `${title}: one curve per detector at its chosen hook; dashed diagonal = chance.` });
-  }
-  const batch = detectorTable(results, task, model, "batch");
-  if (batch) {
-    out.push(h(3, "Batch methods (reported separately)"));
-    out.push(p("These methods score a whole batch together (e.g. QUE, spectral signatures): a score depends on the other inputs scored with it, so they answer a different question from per-input detectors."));
-    tbl(batch);
-  }
-  const perFamily = perFamilyTable(results, task, model);
-  if (perFamily) {
-    out.push(h(3, "Per anomalous family"));
-    tbl(perFamily);
-  }
-  const heldOut = heldOutTable(results, task, model);
-  if (heldOut) {
-    out.push(h(3, "Held-out attack classes"));
-    out.push(p("The detector and hook are chosen again with one attack class removed from the validation data, then measured on that class: how the method fares against an attack it was not tuned on."));
-    tbl(heldOut);
-  }
+  if (curves.length === 0) return [];
+  const title = `ROC, ${task} × ${model} (test split)`;
+  return [{ kind: "figure", svg: rocSvg(curves, title), caption: `${title}: one curve per detector at its chosen hook; dashed diagonal = chance.` }];
+}
+
+/** The best layers in words, the detector × layer AUROC heatmap and its table. */
+function layerSection(results: BenchResults, task: string, model: string): Block[] {
   const grid = layerGrid(results, task, model);
-  if (grid) {
-    out.push(h(3, "Which layers are most informative"));
-    const ranked = rankLayers(grid).slice(0, 3);
-    out.push(
-      p(
-        "Highest mean test AUROC across detectors: ",
-        ranked.map((b) => `${hookLabel(b.hook, b.layer)} (${fmtRate(b.meanAuroc)} over ${b.detectors} detector${b.detectors === 1 ? "" : "s"})`).join(", "),
-        ".",
-      ),
-    );
-    const title = `Test AUROC per layer, ${task} × ${model}`;
-    out.push({ kind: "figure", svg: heatmapSvg(grid, title), caption: `${title}: rows are detectors, columns hooks from the embedding to the last layer.` });
-    tbl(layerTable(grid));
-  }
+  if (!grid) return [];
+  const ranked = rankLayers(grid).slice(0, 3);
+  const title = `Test AUROC per layer, ${task} × ${model}`;
+  return [
+    h(3, "Which layers are most informative"),
+    p(
+      "Highest mean test AUROC across detectors: ",
+      ranked.map((b) => `${hookLabel(b.hook, b.layer)} (${fmtRate(b.meanAuroc)} over ${b.detectors} detector${b.detectors === 1 ? "" : "s"})`).join(", "),
+      ".",
+    ),
+    { kind: "figure", svg: heatmapSvg(grid, title), caption: `${title}: rows are detectors, columns hooks from the embedding to the last layer.` },
+    ...tableBlock(layerTable(grid)),
+  ];
+}
+
+/** Normal vs anomalous score histograms of the chosen detector × hook pairs. */
+function histogramSection(results: BenchResults, task: string, model: string, isChosen: KeyFilter): Block[] {
   const hists = results.histograms.map((hg) => ({ hg, k: parseKey(hg.key) })).filter(({ k }) => isChosen(k));
-  if (hists.length > 0) {
-    out.push(h(3, "Score distributions"));
-    for (const { hg, k } of hists) {
-      const title = `${k!.detector} @ ${k!.hook}`;
-      out.push({ kind: "figure", inline: true, svg: histogramSvg(hg, title), caption: `Scores of normal vs anomalous test inputs, ${task} × ${model}, ${title}; ${Math.abs(hg.threshold) > 1e300 ? "no threshold could be calibrated" : `dashed line: threshold ${fmtScore(hg.threshold)}`}.` });
-    }
-  }
-  const ex = results.examples.filter((e) => e.task === task && e.model === model);
-  if (ex.length > 0) {
-    out.push(h(3, "Top false positives and false negatives"));
-    const fp = ex.filter((e) => e.kind === "false-positive");
-    const fn = ex.filter((e) => e.kind === "false-negative");
-    const tp = ex.filter((e) => e.kind === "true-positive");
-    out.push({ kind: "table", table: examplesTable([...fp, ...fn, ...tp], `examples-${task}-${model}`, `${task} × ${model}: ${describeSource(ex)}`) });
+  if (hists.length === 0) return [];
+  const out: Block[] = [h(3, "Score distributions")];
+  for (const { hg, k } of hists) {
+    const title = `${k!.detector} @ ${k!.hook}`;
+    out.push({ kind: "figure", inline: true, svg: histogramSvg(hg, title), caption: `Scores of normal vs anomalous test inputs, ${task} × ${model}, ${title}; ${Math.abs(hg.threshold) > 1e300 ? "no threshold could be calibrated" : `dashed line: threshold ${fmtScore(hg.threshold)}`}.` });
   }
   return out;
+}
+
+/** The worst false positives and false negatives (then true positives, for contrast) as one table. */
+function examplesSection(results: BenchResults, task: string, model: string): Block[] {
+  const ex = results.examples.filter((e) => e.task === task && e.model === model);
+  if (ex.length === 0) return [];
+  const fp = ex.filter((e) => e.kind === "false-positive");
+  const fn = ex.filter((e) => e.kind === "false-negative");
+  const tp = ex.filter((e) => e.kind === "true-positive");
+  return [
+    h(3, "Top false positives and false negatives"),
+    { kind: "table", table: examplesTable([...fp, ...fn, ...tp], `examples-${task}-${model}`, `${task} × ${model}: ${describeSource(ex)}`) },
+  ];
 }
 
 function planSection(results: BenchResults): Block[] {

@@ -1,18 +1,18 @@
 // The monitor's HTTP routes on hono: scoring, the review queue, labels, export, probe training, tokens,
 // health, metrics, the OpenAPI document and the reviewer page. Every /v1 route needs a bearer token of a
 // sufficient role (401 without a valid token, 403 with too weak a role); errors are JSON {error:{code,message}}.
+// What a request passes before its route (token, rate, content type, limits, request log) is front-door.ts.
 
 import { Hono, type Context, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
-import { timeout } from "hono/timeout";
 import { zValidator } from "@hono/zod-validator";
 import type { z } from "zod";
 import { isMadkitError } from "../errors.js";
-import { authenticate, issueToken, roleAllows } from "./auth.js";
+import { issueToken, roleAllows } from "./auth.js";
+import { frontDoor, QueueGate, requestLog, requestLogger, type Logger, type MonitorEnv } from "./front-door.js";
 import type { MonitorMetrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
-import { reviewPageHtml } from "./review-page.js";
+import { REVIEW_PAGE_HEADERS, reviewPageHtml } from "./review-page.js";
 import {
   describeZodError,
   idParamSchema,
@@ -23,19 +23,24 @@ import {
   trainRequestSchema,
   type ServiceLimits,
 } from "./schemas.js";
-import type { MonitorScorer, ScoreResult } from "./scorer.js";
-import type { ItemActivations, MonitorStore, Role, StoredItem, TokenRecord } from "./storage.js";
-import { ScoreBatcher } from "./score-batcher.js";
-import { trainProbe } from "./train-probe.js";
+import { DEGENERATE_PROBE, type LogisticProbe } from "./logistic-probe.js";
+import { requestDeadline } from "./request-deadline.js";
+import type { GroupInput, MonitorScorer, ScoreResult } from "./scorer.js";
+import type { MonitorStore, Role, StoredItem, TokenRecord } from "./storage.js";
+import { ScoreBatcher, type ScoredRequest } from "./score-batcher.js";
+import { scoreRunner, trainProbeInWorker } from "./score-workers.js";
+import { probeTrainingSet, type ProbeTrainingSet } from "./train-probe.js";
 
 export interface AppDeps {
   readonly store: MonitorStore;
   readonly scorer: MonitorScorer;
   readonly metrics: MonitorMetrics;
   readonly limits: ServiceLimits;
+  /** The request log (default: JSON lines on stderr at level info). */
+  readonly logger?: Logger;
 }
 
-type Env = { Variables: { token: TokenRecord } };
+type Env = MonitorEnv;
 
 function errorBody(code: string, message: string) {
   return { error: { code, message } };
@@ -55,18 +60,23 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   // Revoking a token clears the cache, so the token routes and the role check share it.
   const tokenCache = new Map<string, TokenRecord>();
-  const need = roleCheck(deps.store, tokenCache);
+  const queueGate = new QueueGate(deps.store, deps.metrics, deps.limits.maxQueue);
+  const need = roleCheck();
   handleErrors(app);
-  guardRequests(app, deps.metrics, deps.limits);
+  requestLog(app, deps.metrics, deps.logger ?? requestLogger());
+  frontDoor(app, { store: deps.store, metrics: deps.metrics, limits: deps.limits, tokenCache, queueGate });
   publicRoutes(app, deps);
   scoreRoute(app, deps, need);
-  reviewRoutes(app, deps.store, need);
+  reviewRoutes(app, deps.store, need, queueGate);
   probeRoutes(app, deps, need);
   tokenRoutes(app, deps.store, need, tokenCache);
   return app;
 }
 
-/** Errors as JSON {error:{code,message}}: hono's HTTP errors keep their status, madkit's are 400, the rest 500. */
+/**
+ * Errors as JSON {error:{code,message}}: hono's HTTP errors keep their status, madkit's are 400, the rest 500
+ * — whose details (message and stack) go to the request log under the request id, not to the client.
+ */
 function handleErrors(app: Hono<Env>): void {
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
@@ -75,58 +85,18 @@ function handleErrors(app: Hono<Env>): void {
       return c.json(errorBody(status === 504 ? "TIMEOUT" : "BAD_REQUEST", msg), status);
     }
     if (isMadkitError(err)) return c.json(errorBody(err.code, err.message), 400);
-    return c.json(errorBody("INTERNAL", `unexpected error: ${err instanceof Error ? err.message : String(err)}`), 500);
+    c.set("error", err);
+    return c.json(errorBody("INTERNAL", `unexpected error (request id ${c.get("requestId")}); the server log has the details`), 500);
   });
   app.notFound((c) => c.json(errorBody("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`), 404));
 }
 
-/** Request metrics on every route; on /v1: bounded concurrency, a time limit and a body size limit. */
-function guardRequests(app: Hono<Env>, metrics: MonitorMetrics, limits: ServiceLimits): void {
-  // Latency and request counts per matched route (the pattern, so ids do not explode the label set).
-  app.use("*", async (c, next) => {
-    const t0 = performance.now();
-    await next();
-    metrics.observeRequest(c.req.method, c.req.routePath, c.res.status, (performance.now() - t0) / 1000);
-  });
-
-  // Bounded concurrency: shed load early with 503 + Retry-After rather than queue without limit.
-  let inFlight = 0;
-  app.use("/v1/*", async (c, next) => {
-    if (inFlight >= limits.maxConcurrent) {
-      metrics.rejectedOverload++;
-      c.header("Retry-After", "1");
-      return c.json(errorBody("OVERLOADED", `server busy: ${limits.maxConcurrent} requests already in flight; retry after 1 s`), 503);
-    }
-    inFlight++;
-    try {
-      await next();
-    } finally {
-      inFlight--;
-    }
-  });
-  app.use("/v1/*", timeout(limits.requestTimeoutMs, () => new HTTPException(504, { message: `request took longer than ${limits.requestTimeoutMs} ms` })));
-  // hono's bodyLimit reads c.req.raw.body, which makes @hono/node-server build a full web Request (about a
-  // third of a small request's cost); a declared Content-Length is checked here without touching the body.
-  const tooLarge = (c: Context) => c.json(errorBody("TOO_LARGE", `request body is larger than ${limits.maxBodyBytes} bytes`), 413);
-  const streamedBodyLimit = bodyLimit({ maxSize: limits.maxBodyBytes, onError: tooLarge });
-  app.use("/v1/*", async (c, next) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
-    const length = c.req.header("content-length");
-    if (length !== undefined && c.req.header("transfer-encoding") === undefined) return Number(length) > limits.maxBodyBytes ? tooLarge(c) : next();
-    return streamedBodyLimit(c, next);
-  });
-}
-
-/** 401 without a valid token, 403 with too weak a role; otherwise the token is set on the context. */
-function roleCheck(store: MonitorStore, tokenCache: Map<string, TokenRecord>): NeedRole {
+/** 403 when the request's token (checked by the front door, which answered 401 without one) has too weak a role. */
+function roleCheck(): NeedRole {
   return (role) => async (c, next) => {
-    const rec = await authenticate(store, c.req.header("authorization"), tokenCache);
-    if (!rec) {
-      c.header("WWW-Authenticate", 'Bearer realm="madkit"');
-      return c.json(errorBody("UNAUTHORIZED", "missing, unknown or revoked bearer token (send Authorization: Bearer <token>)"), 401);
-    }
+    const rec = c.get("token") as TokenRecord | undefined;
+    if (!rec) return c.json(errorBody("UNAUTHORIZED", "missing, unknown or revoked bearer token (send Authorization: Bearer <token>)"), 401);
     if (!roleAllows(rec.role, role)) return c.json(errorBody("FORBIDDEN", `this route needs role '${role}'; the token '${rec.name}' has role '${rec.role}'`), 403);
-    c.set("token", rec);
     await next();
   };
 }
@@ -149,7 +119,7 @@ function publicRoutes(app: Hono<Env>, { store, scorer, metrics, limits }: AppDep
   );
   app.get("/metrics", async (c) => c.text(metrics.render(await store.queueDepth()), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
   app.get("/openapi.json", (c) => c.json(openApiDocument(limits, scorer.bundle.hooks)));
-  app.get("/", (c) => c.html(reviewPageHtml()));
+  app.get("/", (c) => c.html(reviewPageHtml(), 200, REVIEW_PAGE_HEADERS));
 }
 
 /** One input of POST /v1/score: text, activations, or both. */
@@ -158,59 +128,58 @@ interface ScoreInput {
   activations?: Record<string, number[] | string>;
 }
 
-/** POST /v1/score: one input or `items`; flagged results are stored for review and get an itemId. */
+/**
+ * POST /v1/score: one input or `items`; flagged results are stored for review and get an itemId. The model
+ * and the detectors run in worker threads (score-workers.ts); a request past its time limit is answered 504
+ * by the front door, its work is cancelled and nothing of it is stored.
+ */
 function scoreRoute(app: Hono<Env>, { store, scorer, metrics, limits }: AppDeps, need: NeedRole): void {
-  const batcher = new ScoreBatcher(scorer);
+  const batcher = new ScoreBatcher(scoreRunner(scorer));
   app.post("/v1/score", need("client"), validate("json", scoreRequestSchema(limits)), async (c) => {
     const body = c.req.valid("json") as ScoreInput & { items?: ScoreInput[] };
     const batch = body.items !== undefined;
     const inputs = body.items ?? [{ text: body.text, activations: body.activations }];
-    const { acts, truncated } = await activationsOfInputs(scorer, inputs, batch);
-    const scored = await batcher.score(acts, truncated);
-    const results = await recordFlagged(store, metrics, inputs, acts, scored);
-    return c.json(batch ? { results } : results[0]);
+    const groupInputs = activationsOfInputs(scorer, inputs, batch);
+    const deadline = requestDeadline(c, limits.requestTimeoutMs);
+    try {
+      const scored = await batcher.score(groupInputs, deadline.signal);
+      const results = await recordFlagged(store, metrics, inputs, scored, deadline.live);
+      return c.json(batch ? { results } : results[0]);
+    } finally {
+      deadline.dispose();
+    }
   });
 }
 
-/** Each input's activations: the given ones checked, the texts' extracted (with whether they were truncated). */
-async function activationsOfInputs(
-  scorer: MonitorScorer,
-  inputs: readonly ScoreInput[],
-  batch: boolean,
-): Promise<{ acts: ItemActivations[]; truncated: boolean[] }> {
-  // Check every raw input before any model work, so a bad item fails the batch fast and whole.
-  const acts: (ItemActivations | undefined)[] = inputs.map((inp, i) =>
-    inp.activations ? scorer.checkActivations(inp.activations, batch ? `items[${i}]` : "body") : undefined,
-  );
-  const textIdx = inputs.flatMap((inp, i) => (inp.text !== undefined ? [i] : []));
-  const truncated: boolean[] = new Array(inputs.length).fill(false);
-  if (textIdx.length > 0) {
-    const r = await scorer.activationsOf(textIdx.map((i) => inputs[i]!.text!));
-    textIdx.forEach((i, k) => {
-      acts[i] = r.acts[k];
-      truncated[i] = r.truncated[k]!;
-    });
-  }
-  return { acts: acts as ItemActivations[], truncated };
+/**
+ * Each input as the scorer takes it: given activations checked here (every raw input before any model work,
+ * so a bad item fails the batch fast and whole), texts as they are (the worker runs the model on them).
+ */
+function activationsOfInputs(scorer: MonitorScorer, inputs: readonly ScoreInput[], batch: boolean): GroupInput[] {
+  return inputs.map((inp, i): GroupInput => (inp.activations ? { activations: scorer.checkActivations(inp.activations, batch ? `items[${i}]` : "body") } : { text: inp.text! }));
 }
 
-/** Count every scored input, store the flagged ones for review, and give those results their itemId. */
+/**
+ * Count every scored input, store the flagged ones for review, and give those results their itemId — while
+ * the request is `live`: once it has been answered (504) or abandoned, nothing more is written.
+ */
 async function recordFlagged(
   store: MonitorStore,
   metrics: MonitorMetrics,
   inputs: readonly ScoreInput[],
-  acts: readonly ItemActivations[],
-  scored: readonly ScoreResult[],
+  scored: ScoredRequest,
+  live: () => boolean,
 ): Promise<(ScoreResult & { itemId?: number })[]> {
   const results: (ScoreResult & { itemId?: number })[] = [];
   for (let i = 0; i < inputs.length; i++) {
-    const result = scored[i]!;
+    if (!live()) break;
+    const result = scored.results[i]!;
     metrics.scored++;
     if (result.flagged) {
       metrics.flagged++;
       const itemId = await store.insertItem({
         text: inputs[i]!.text ?? null,
-        activations: acts[i]!,
+        activations: scored.activations[i]!,
         scores: result,
         combined: result.combined,
         pValue: result.pValue,
@@ -223,7 +192,7 @@ async function recordFlagged(
 }
 
 /** The review queue, single items, labels, and the export of labelled items (role reviewer). */
-function reviewRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole): void {
+function reviewRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole, queueGate: QueueGate): void {
   app.get("/v1/queue", need("reviewer"), validate("query", queueQuerySchema), async (c) => {
     const { limit, after } = c.req.valid("query");
     const items = await store.queue({ after, limit });
@@ -247,6 +216,7 @@ function reviewRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole): void
     const { label, note } = c.req.valid("json");
     const ok = await store.setLabel(id, label, note ?? null, c.get("token").name, Date.now());
     if (!ok) return c.json(errorBody("NOT_FOUND", `no item ${id}`), 404);
+    queueGate.invalidate();
     return c.json({ id, label, note: note ?? null });
   });
 
@@ -262,15 +232,44 @@ function reviewRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole): void
   });
 }
 
-/** Train a probe on the labelled items (admin) and show the current one (reviewer). */
-function probeRoutes(app: Hono<Env>, { store, scorer }: AppDeps, need: NeedRole): void {
+/**
+ * Train a probe on the labelled items (admin) and show the current one (reviewer). The fit runs in a worker
+ * thread of its own; one at a time (409 while one runs). Items the probe cannot learn from (activations not
+ * finite, or flagged because a detector could not measure them) are refused by id with 409, and so is a
+ * degenerate fit (the same score for everything): neither replaces the current probe.
+ */
+function probeRoutes(app: Hono<Env>, { store, scorer, limits }: AppDeps, need: NeedRole): void {
+  let training = false;
   app.post("/v1/probe/train", need("admin"), validate("json", trainRequestSchema), async (c) => {
     const { l2 } = c.req.valid("json");
-    const probe = await trainProbe(store, scorer.bundle.hooks, l2);
-    const id = await store.saveProbe(probe.toJson(), Date.now());
-    scorer.probe = { model: probe, id };
-    const s = probe.state;
-    return c.json({ id, nAnomalous: s.nAnomalous, nBenign: s.nBenign, l2: s.l2, iterations: s.iterations });
+    if (training) return c.json(errorBody("CONFLICT", "a probe is being trained already; wait for it to finish (GET /v1/probe shows the current one)"), 409);
+    training = true;
+    const deadline = requestDeadline(c, limits.requestTimeoutMs);
+    try {
+      let set: ProbeTrainingSet;
+      try {
+        set = await probeTrainingSet(store, scorer.bundle.hooks);
+      } catch (e) {
+        if (isMadkitError(e) && e.code === "NON_FINITE") return c.json(errorBody("UNTRAINABLE_ITEMS", e.message), 409);
+        throw e;
+      }
+      let probe: LogisticProbe;
+      try {
+        probe = await trainProbeInWorker(scorer.bundle.hooks, set, l2, deadline.signal);
+      } catch (e) {
+        if (isMadkitError(e) && e.name === DEGENERATE_PROBE) return c.json(errorBody("DEGENERATE_PROBE", e.message), 409);
+        throw e;
+      }
+      // Answered 504 already (or the client left): the probe is not saved or installed.
+      if (!deadline.live()) throw deadline.signal.reason ?? new Error("request abandoned");
+      const id = await store.saveProbe(probe.toJson(), Date.now());
+      scorer.probe = { model: probe, id };
+      const s = probe.state;
+      return c.json({ id, nAnomalous: s.nAnomalous, nBenign: s.nBenign, l2: s.l2, iterations: s.iterations });
+    } finally {
+      training = false;
+      deadline.dispose();
+    }
   });
 
   app.get("/v1/probe", need("reviewer"), (c) => {
@@ -281,7 +280,7 @@ function probeRoutes(app: Hono<Env>, { store, scorer }: AppDeps, need: NeedRole)
   });
 }
 
-/** Issue, list and revoke API tokens (admin); revoking clears the token cache. */
+/** Issue, list and revoke API tokens (admin); revoking clears the token cache; the last admin token stays. */
 function tokenRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole, tokenCache: Map<string, TokenRecord>): void {
   app.post("/v1/tokens", need("admin"), validate("json", tokenRequestSchema), async (c) => {
     const { name, role } = c.req.valid("json");
@@ -296,7 +295,14 @@ function tokenRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole, tokenC
 
   app.delete("/v1/tokens/:id", need("admin"), validate("param", idParamSchema), async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await store.revokeToken(id, Date.now()))) return c.json(errorBody("NOT_FOUND", `no active token ${id}`), 404);
+    const outcome = await store.revokeToken(id, Date.now());
+    if (outcome === "not-found") return c.json(errorBody("NOT_FOUND", `no active token ${id}`), 404);
+    if (outcome === "last-admin") {
+      return c.json(
+        errorBody("CONFLICT", `token ${id} is the last active admin token; revoking it would leave no one able to manage tokens. Mint another admin token first (POST /v1/tokens with role 'admin'), then revoke this one`),
+        409,
+      );
+    }
     tokenCache.clear();
     return c.json({ id, revoked: true });
   });

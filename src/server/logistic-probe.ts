@@ -13,6 +13,9 @@ export interface LogisticFit {
   readonly iterations: number;
 }
 
+/** The `name` of the MadkitError a degenerate probe fit throws (it survives the worker-thread boundary). */
+export const DEGENERATE_PROBE = "DegenerateProbeError";
+
 /** Fit on rows of `x` with 0/1 labels `y`. `l2` > 0 keeps the Hessian positive definite even when n < d. */
 export function fitLogisticRegression(x: Matrix, y: Uint8Array, l2: number, maxIter = 100, tol = 1e-10): LogisticFit {
   const { rows: n, cols: d, data } = x;
@@ -122,6 +125,26 @@ function solveSpd(h: Float64Array, g: Float64Array, m: number): Float64Array {
   return v;
 }
 
+/**
+ * Every feature must be a finite number small enough to standardise (its square summed over the rows stays
+ * finite); the error names the row, the hook and the unit.
+ */
+function checkFeatures(hooks: readonly { name: string; dim: number }[], features: Matrix): void {
+  const { rows: n, cols: d, data } = features;
+  const width = hooks.reduce((s, h) => s + h.dim, 0);
+  if (width !== d) throw new MadkitError("DIMENSION_MISMATCH", `probe training: the hooks are ${width} values wide together, the features ${d}`);
+  const limit = Math.sqrt(Number.MAX_VALUE / Math.max(1, n)) / 2;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      const v = data[i * d + j]!;
+      if (Number.isFinite(v) && Math.abs(v) <= limit) continue;
+      let off = j;
+      const hook = hooks.find((h) => (off < h.dim ? true : ((off -= h.dim), false)))!;
+      throw new MadkitError("NON_FINITE", `probe training: row ${i}, hook '${hook.name}' unit ${off} is ${v}; features must be finite numbers below ${limit.toExponential(2)} in size`);
+    }
+  }
+}
+
 const probeStateSchema = z.object({
   kind: z.literal("logistic-probe"),
   schemaVersion: z.literal(1),
@@ -158,6 +181,7 @@ export class LogisticProbe {
       throw new MadkitError("BAD_INPUT", `probe training needs both labels: got ${nPos} anomalous and ${nNeg} benign items`);
     }
     const { rows: n, cols: d, data } = features;
+    checkFeatures(hooks, features);
     const mean = new Float64Array(d);
     const scale = new Float64Array(d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += data[i * d + j]! / n;
@@ -167,7 +191,7 @@ export class LogisticProbe {
     const std = new Float64Array(n * d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) std[i * d + j] = (data[i * d + j]! - mean[j]!) / scale[j]!;
     const fit = fitLogisticRegression({ rows: n, cols: d, data: std }, y, l2);
-    return new LogisticProbe({
+    const probe = new LogisticProbe({
       kind: "logistic-probe",
       schemaVersion: 1,
       hooks: hooks.map((h) => ({ name: h.name, dim: h.dim })),
@@ -180,6 +204,36 @@ export class LogisticProbe {
       nBenign: nNeg,
       iterations: fit.iterations,
     });
+    probe.checkUseful(features);
+    return probe;
+  }
+
+  /**
+   * Refuse a probe that cannot tell inputs apart: non-finite parameters, or the same score for every labelled
+   * item (a constant output).
+   */
+  private checkUseful(features: Matrix): void {
+    const s = this.state;
+    const refuse = (why: string) => {
+      const e = new MadkitError("BAD_INPUT", `the trained probe is degenerate and was not installed: ${why}; label more (and more varied) items of both kinds, or change l2 (now ${s.l2})`);
+      e.name = DEGENERATE_PROBE;
+      return e;
+    };
+    if (!Number.isFinite(s.intercept) || this.weights.some((w) => !Number.isFinite(w)) || this.scale.some((v) => !(v > 0 && Number.isFinite(v)))) {
+      throw refuse("some of its weights are not finite numbers");
+    }
+    const { rows: n, cols: d, data } = features;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      let z = s.intercept;
+      for (let j = 0; j < d; j++) z += ((data[i * d + j]! - this.mean[j]!) / this.scale[j]!) * this.weights[j]!;
+      lo = Math.min(lo, z);
+      hi = Math.max(hi, z);
+    }
+    if (!(hi - lo > 1e-9 * Math.max(1, Math.abs(hi), Math.abs(lo)))) {
+      throw refuse(`it gives all ${n} labelled items the same score (${sigmoid(hi).toPrecision(4)})`);
+    }
   }
 
   static fromJson(json: string, what: string): LogisticProbe {
@@ -192,7 +246,10 @@ export class LogisticProbe {
     return JSON.stringify(this.state);
   }
 
-  /** P(anomalous) for one input given each hook's pooled vector. */
+  /**
+   * P(anomalous) for one input given each hook's pooled vector. Fail closed: activations so extreme that the
+   * sum is not a number (+Infinity and −Infinity parts) give 1, not NaN.
+   */
   score(acts: (hook: string) => ArrayLike<number>): number {
     let s = this.state.intercept;
     let off = 0;
@@ -200,6 +257,6 @@ export class LogisticProbe {
       const v = acts(h.name);
       for (let j = 0; j < h.dim; j++, off++) s += ((v[j]! - this.mean[off]!) / this.scale[off]!) * this.weights[off]!;
     }
-    return sigmoid(s);
+    return Number.isNaN(s) ? 1 : sigmoid(s);
   }
 }

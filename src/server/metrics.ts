@@ -34,6 +34,16 @@ export class MonitorMetrics {
   scoreBatches = 0;
   scoreBatchRows = 0;
   rejectedOverload = 0;
+  /** Requests answered 429: a token past its rate, or a score request while the review queue is full. */
+  rejectedRate = 0;
+  rejectedQueueFull = 0;
+  /** Requests whose client went away before the answer was sent: not server errors, counted apart. */
+  private readonly aborted = new Map<string, number>();
+
+  observeAborted(method: string, route: string): void {
+    const key = `method="${method}",route="${route}"`;
+    this.aborted.set(key, (this.aborted.get(key) ?? 0) + 1);
+  }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     const key = `method="${method}",route="${route}",status="${status}"`;
@@ -48,6 +58,8 @@ export class MonitorMetrics {
     const out: string[] = [];
     out.push("# HELP madkit_http_requests_total HTTP requests by method, route and status.", "# TYPE madkit_http_requests_total counter");
     for (const [k, v] of this.requests) out.push(`madkit_http_requests_total{${k}} ${v}`);
+    out.push("# HELP madkit_http_requests_aborted_total Requests whose client closed the connection before the answer was sent (not in madkit_http_requests_total).", "# TYPE madkit_http_requests_aborted_total counter");
+    for (const [k, v] of this.aborted) out.push(`madkit_http_requests_aborted_total{${k}} ${v}`);
     out.push("# HELP madkit_http_request_duration_seconds Request latency in the server.", "# TYPE madkit_http_request_duration_seconds histogram");
     for (const [k, h] of this.latency) out.push(...h.render("madkit_http_request_duration_seconds", k));
     out.push("# HELP madkit_detector_duration_seconds Time spent in the detector bundle (scoring + explanation + probe) per call; concurrent inputs share one call.", "# TYPE madkit_detector_duration_seconds histogram");
@@ -59,6 +71,8 @@ export class MonitorMetrics {
     out.push("# HELP madkit_scored_total Inputs scored.", "# TYPE madkit_scored_total counter", `madkit_scored_total ${this.scored}`);
     out.push("# HELP madkit_flagged_total Inputs flagged and queued for review.", "# TYPE madkit_flagged_total counter", `madkit_flagged_total ${this.flagged}`);
     out.push("# HELP madkit_overload_rejections_total Requests answered 503 because the concurrency limit was reached.", "# TYPE madkit_overload_rejections_total counter", `madkit_overload_rejections_total ${this.rejectedOverload}`);
+    out.push("# HELP madkit_rate_limited_total Requests answered 429 because their token exceeded its rate.", "# TYPE madkit_rate_limited_total counter", `madkit_rate_limited_total ${this.rejectedRate}`);
+    out.push("# HELP madkit_queue_full_rejections_total Score requests answered 429 because the review queue was at its cap.", "# TYPE madkit_queue_full_rejections_total counter", `madkit_queue_full_rejections_total ${this.rejectedQueueFull}`);
     out.push("# HELP madkit_queue_depth Flagged items waiting for a label.", "# TYPE madkit_queue_depth gauge", `madkit_queue_depth ${queueDepth}`);
     return `${out.join("\n")}\n`;
   }

@@ -10,12 +10,13 @@ const error = { $ref: "#/components/responses/Error" };
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
 const auth = { "401": error, "403": error };
 
+/** A /v1 operation: bearer token of `role`; 429 past the token's rate; 415 for a body that is not JSON. */
 function secured(role: string, op: Record<string, unknown>): Record<string, unknown> {
   return {
     security: [{ bearer: [] }],
     "x-required-role": role,
     ...op,
-    responses: { ...(op.responses as object), ...auth, "400": error, "503": error },
+    responses: { ...(op.responses as object), ...auth, "400": error, "429": error, "503": error, ...(op.requestBody ? { "413": error, "415": error } : {}) },
   };
 }
 
@@ -59,18 +60,39 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
         },
         ScoreResult: {
           type: "object",
-          required: ["perHook", "combined", "pValue", "threshold", "alpha", "flagged", "explanation"],
+          required: ["perHook", "combined", "pValue", "threshold", "alpha", "flagged", "explanation", "unknownTokens", "unknownShare"],
           properties: {
-            perHook: { type: "object", additionalProperties: { type: "number" } },
-            combined: { type: "number" },
-            pValue: { type: "number" },
+            perHook: {
+              type: "object",
+              additionalProperties: { type: "number", nullable: true },
+              description: "each hook detector's score; null where it is not a finite number (the detector could not measure the input: see failClosed)",
+            },
+            combined: { type: "number", nullable: true, description: "null for +Infinity: a hook score was not finite, the most anomalous verdict (fail closed)" },
+            pValue: { type: "number", description: "conformal p-value; its minimum, 1/(n + 1), when combined is null" },
             threshold: { type: "number", nullable: true },
             alpha: { type: "number" },
-            flagged: { type: "boolean" },
+            flagged: { type: "boolean", description: "pValue ≤ alpha, or a fail-closed rule applied (failClosed)" },
             explanation: {},
             probe: { type: "object", properties: { score: { type: "number" }, id: { type: "integer" } } },
             itemId: { type: "integer", description: "present when flagged: the queued item" },
             truncated: { type: "boolean" },
+            unknownTokens: { type: "integer", nullable: true, description: "text inputs: tokens of the text the model's tokenizer could not read (0 for byte-fallback tokenizers); null for activations" },
+            unknownShare: {
+              type: "number",
+              minimum: 0,
+              maximum: 1,
+              nullable: true,
+              description: "text inputs: share of the text's visible characters the model could not read (1: none of it); null for activations",
+            },
+            failClosed: {
+              type: "array",
+              description: "present when the input is flagged whatever its p-value: NON_FINITE_SCORE (a hook score was not finite; hooks names them) or UNREADABLE_TEXT (unknownShare above the service's limit, or nothing readable)",
+              items: {
+                type: "object",
+                required: ["code", "message"],
+                properties: { code: { type: "string", enum: ["NON_FINITE_SCORE", "UNREADABLE_TEXT"] }, message: { type: "string" }, hooks: { type: "array", items: { type: "string" } } },
+              },
+            },
           },
         },
         Item: {
@@ -80,7 +102,7 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
             createdAt: { type: "string", format: "date-time" },
             text: { type: "string", nullable: true },
             scores: { $ref: "#/components/schemas/ScoreResult" },
-            combined: { type: "number" },
+            combined: { type: "number", nullable: true },
             pValue: { type: "number" },
             label: { type: "string", enum: [...LABELS], nullable: true },
             note: { type: "string", nullable: true },
@@ -96,6 +118,9 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
       "/v1/score": {
         post: secured("client", {
           summary: "score one input or a batch; flagged inputs are queued",
+          description:
+            "The model and the detectors run in worker threads. Past the service's time limit the answer is 504, the work is cancelled and nothing of the request is stored. " +
+            "Fail closed: an input a detector cannot measure, or text the model cannot read, is flagged with a reason in failClosed.",
           requestBody: { required: true, ...json({ $ref: "#/components/schemas/ScoreRequest" }) },
           responses: {
             "200": json({ oneOf: [{ $ref: "#/components/schemas/ScoreResult" }, { type: "object", properties: { results: { type: "array", items: { $ref: "#/components/schemas/ScoreResult" } } } }] }),
@@ -137,8 +162,11 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
       "/v1/probe/train": {
         post: secured("admin", {
           summary: "fit an L2 logistic-regression probe on labelled items (anomalous vs benign); /v1/score then reports it",
+          description:
+            "Fitted in a worker thread; one at a time. 409 UNTRAINABLE_ITEMS names labelled items it cannot learn from (activations not finite, or flagged because a detector could not measure them: label them 'unsure'); " +
+            "409 DEGENERATE_PROBE when the fit gives every labelled item the same score (not installed); 409 CONFLICT while another fit runs; 504 past the time limit (nothing installed).",
           requestBody: { required: false, ...json({ type: "object", additionalProperties: false, properties: { l2: { type: "number", exclusiveMinimum: true, minimum: 0, default: 1 } } }) },
-          responses: { "200": json({ type: "object" }) },
+          responses: { "200": json({ type: "object" }), "409": error, "504": error },
         }),
       },
       "/v1/probe": { get: secured("reviewer", { summary: "the current probe, or null", responses: { "200": json({ type: "object" }) } }) },
@@ -150,7 +178,9 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
         }),
         get: secured("admin", { summary: "list tokens (never their secrets)", responses: { "200": json({ type: "object" }) } }),
       },
-      "/v1/tokens/{id}": { delete: secured("admin", { summary: "revoke a token", parameters: [idParam], responses: { "200": json({ type: "object" }), "404": error } }) },
+      "/v1/tokens/{id}": {
+        delete: secured("admin", { summary: "revoke a token (409 for the last active admin token)", parameters: [idParam], responses: { "200": json({ type: "object" }), "404": error, "409": error } }),
+      },
     },
   };
 }

@@ -5,10 +5,12 @@
 import pg from "pg";
 import { MadkitError } from "../errors.js";
 import { itemFromRow, itemValues, pendingMigrations, probeFromRow, tokenFromRow } from "./store-rows.js";
-import type { Label, MonitorStore, NewItem, Page, ProbeRecord, Role, StoredItem, TokenRecord } from "./storage.js";
+import type { Label, MonitorStore, NewItem, Page, ProbeRecord, RevokeOutcome, Role, StoredItem, TokenRecord } from "./storage.js";
 
 // Any 64-bit constant: the key of the migration lock.
 const MIGRATION_LOCK = 7_341_982_211;
+// Another: the key that serialises token revocations (the last admin token cannot be revoked).
+const TOKEN_LOCK = 7_341_982_212;
 
 export class PostgresStore implements MonitorStore {
   readonly kind = "postgres" as const;
@@ -75,9 +77,31 @@ export class PostgresStore implements MonitorStore {
     return (await this.pool.query("SELECT * FROM tokens ORDER BY id")).rows.map(tokenFromRow);
   }
 
-  async revokeToken(id: number, at: number): Promise<boolean> {
-    const r = await this.pool.query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", [at, id]);
-    return r.rowCount === 1;
+  async revokeToken(id: number, at: number): Promise<RevokeOutcome> {
+    // One transaction under a transaction-scoped advisory lock: concurrent revocations (from any process)
+    // run one after another, so two of them cannot each see the other admin still active.
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      try {
+        await client.query("SELECT pg_advisory_xact_lock($1)", [TOKEN_LOCK]);
+        const t = await client.query("SELECT role FROM tokens WHERE id = $1 AND revoked_at IS NULL", [id]);
+        let outcome: RevokeOutcome = "revoked";
+        if (t.rows.length === 0) outcome = "not-found";
+        else if (t.rows[0].role === "admin") {
+          const n = Number((await client.query("SELECT count(*) AS n FROM tokens WHERE role = 'admin' AND revoked_at IS NULL")).rows[0].n);
+          if (n <= 1) outcome = "last-admin";
+        }
+        if (outcome === "revoked") await client.query("UPDATE tokens SET revoked_at = $1 WHERE id = $2", [at, id]);
+        await client.query("COMMIT");
+        return outcome;
+      } catch (e) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw e;
+      }
+    } finally {
+      client.release();
+    }
   }
 
   async saveProbe(state: string, at: number): Promise<number> {

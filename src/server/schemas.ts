@@ -13,8 +13,14 @@ export interface ServiceLimits {
   readonly maxBatch: number;
   /** A request running longer is answered 504. */
   readonly requestTimeoutMs: number;
-  /** Requests under /v1 in flight at once; more are answered 503 with Retry-After. */
+  /** Requests under /v1 in flight at once (authenticated ones only); more are answered 503 with Retry-After. */
   readonly maxConcurrent: number;
+  /** Sustained requests per second per token (a token bucket); beyond it 429 with Retry-After. 0: no limit. */
+  readonly ratePerToken: number;
+  /** Requests a token may send at once before `ratePerToken` applies (the bucket's size). */
+  readonly burstPerToken: number;
+  /** Unlabelled items in the review queue at which POST /v1/score is answered 429 (fail closed). 0: no cap. */
+  readonly maxQueue: number;
 }
 
 export const DEFAULT_LIMITS: ServiceLimits = {
@@ -23,6 +29,9 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   maxBatch: 64,
   requestTimeoutMs: 30_000,
   maxConcurrent: 256,
+  ratePerToken: 1_000,
+  burstPerToken: 2_000,
+  maxQueue: 10_000,
 };
 
 /** Standard base64 (RFC 4648 §4, padded): the encoding of a packed little-endian float32 vector. */
@@ -102,16 +111,28 @@ export const labelRequestSchema = z
   })
   .strict();
 
+/**
+ * A decimal integer written out in digits only, in [min, max]: z.coerce.number() would also take "0x10",
+ * " 1", "1e2", "" (as 0) and "-0", so an id or a cursor could mean something else than what was typed.
+ */
+export function strictInt(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z
+    .string({ invalid_type_error: "expected one decimal integer" })
+    .regex(/^[0-9]{1,16}$/, "expected a decimal integer (digits only)")
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `expected an integer in [${min}, ${max}]`);
+}
+
 export const queueQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  after: z.coerce.number().int().min(0).default(0),
+  limit: strictInt(1, 500).default("50"),
+  after: strictInt(0).default("0"),
 });
 
 export const trainRequestSchema = z.object({ l2: z.number().positive().finite().default(1) }).strict();
 
 export const tokenRequestSchema = z.object({ name: z.string().min(1).max(200), role: z.enum(ROLES) }).strict();
 
-export const idParamSchema = z.object({ id: z.coerce.number().int().positive() });
+export const idParamSchema = z.object({ id: strictInt(1) });
 
 /** The first zod issue as "path: message". */
 export function describeZodError(e: z.ZodError, prefix: string): string {

@@ -5,7 +5,7 @@
 import Database from "better-sqlite3";
 import { MadkitError } from "../errors.js";
 import { itemFromRow, itemValues, pendingMigrations, probeFromRow, tokenFromRow, type ItemRow, type ProbeRow, type TokenRow } from "./store-rows.js";
-import type { Label, MonitorStore, NewItem, Page, ProbeRecord, Role, StoredItem, TokenRecord } from "./storage.js";
+import type { Label, MonitorStore, NewItem, Page, ProbeRecord, RevokeOutcome, Role, StoredItem, TokenRecord } from "./storage.js";
 
 export class SqliteStore implements MonitorStore {
   readonly kind = "sqlite" as const;
@@ -37,6 +37,8 @@ export class SqliteStore implements MonitorStore {
       tokenByHash: db.prepare("SELECT * FROM tokens WHERE hash = ?"),
       tokens: db.prepare("SELECT * FROM tokens ORDER BY id"),
       revoke: db.prepare("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
+      activeToken: db.prepare("SELECT role FROM tokens WHERE id = ? AND revoked_at IS NULL"),
+      activeAdmins: db.prepare("SELECT count(*) AS n FROM tokens WHERE role = 'admin' AND revoked_at IS NULL"),
       saveProbe: db.prepare("INSERT INTO probes (created_at, state) VALUES (?, ?)"),
       latestProbe: db.prepare("SELECT id, created_at, state FROM probes ORDER BY id DESC LIMIT 1"),
       version: db.prepare("SELECT max(version) AS v FROM schema_migrations"),
@@ -82,8 +84,17 @@ export class SqliteStore implements MonitorStore {
     return (this.stmts.tokens.all() as TokenRow[]).map(tokenFromRow);
   }
 
-  async revokeToken(id: number, at: number): Promise<boolean> {
-    return this.stmts.revoke.run(at, id).changes === 1;
+  async revokeToken(id: number, at: number): Promise<RevokeOutcome> {
+    // BEGIN IMMEDIATE takes the write lock first, so another process cannot revoke the other admin between
+    // the count and the update.
+    const revoke = this.db.transaction((): RevokeOutcome => {
+      const t = this.stmts.activeToken.get(id) as { role: Role } | undefined;
+      if (!t) return "not-found";
+      if (t.role === "admin" && (this.stmts.activeAdmins.get() as { n: number }).n <= 1) return "last-admin";
+      this.stmts.revoke.run(at, id);
+      return "revoked";
+    });
+    return revoke.immediate();
   }
 
   async saveProbe(state: string, at: number): Promise<number> {

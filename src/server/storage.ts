@@ -41,6 +41,9 @@ export interface TokenRecord {
   readonly revokedAt: number | null;
 }
 
+/** What revoking a token did: revoked it, found no active token of that id, or refused (the last admin). */
+export type RevokeOutcome = "revoked" | "not-found" | "last-admin";
+
 export interface ProbeRecord {
   readonly id: number;
   readonly createdAt: number;
@@ -67,7 +70,11 @@ export interface MonitorStore {
   addToken(name: string, role: Role, hash: string, at: number): Promise<number>;
   tokenByHash(hash: string): Promise<TokenRecord | undefined>;
   listTokens(): Promise<TokenRecord[]>;
-  revokeToken(id: number, at: number): Promise<boolean>;
+  /**
+   * Revoke an active token — unless it is the last active admin token, which would lock every admin out
+   * (checked and written in one transaction, so two concurrent revocations cannot both pass).
+   */
+  revokeToken(id: number, at: number): Promise<RevokeOutcome>;
   saveProbe(state: string, at: number): Promise<number>;
   latestProbe(): Promise<ProbeRecord | undefined>;
   /** Highest applied migration version. */

@@ -76,38 +76,96 @@ export function trainModel(
 ): TrainResult {
   const opts: TrainOptions = { ...TRAIN_DEFAULTS, ...options };
   const adam: AdamOptions = { ...ADAM_DEFAULTS, ...opts.adam };
+  checkTrainInputs(model.name, data, rows, cols, opts);
+  // The order of draws from `rng` (split, init, validation noise, then per epoch a shuffle and per step the
+  // noise) is what makes a seed reproduce the same weights: keep it.
+  const rng = new SeededRng(opts.seed);
+  const split = splitRows(model.name, data, rows, cols, opts.validationFraction, rng);
+  const host0 = model.init(rng, split.trainData, split.nTrain);
+  const state: OptimizerState = { params: toDevice(host0), m: toDevice(zerosLike(host0)), v: toDevice(zerosLike(host0)), t: 0 };
+  const batch = Math.min(opts.batchSize, split.nTrain);
+  const stepsPerEpoch = Math.floor(split.nTrain / batch);
+  const { step, evalLoss } = compileSteps(model, adam);
+  // Validation noise is drawn once so the validation loss moves only with the weights.
+  const valNoise = split.nVal > 0 && model.noiseCols > 0 ? rng.fillNormal(new Float32Array(split.nVal * model.noiseCols)) as Float32Array : null;
+  const loop: EpochLoop = {
+    model, opts, adam, rng, cols, batch, stepsPerEpoch, step,
+    nTrain: split.nTrain,
+    trainData: split.trainData,
+    totalSteps: stepsPerEpoch * opts.epochs,
+    xBuf: new Float32Array(batch * cols),
+    noiseBuf: new Float32Array(batch * Math.max(model.noiseCols, 1)),
+  };
+  const trainLoss: number[] = [];
+  const validationLoss: number[] = [];
+  const keep: BestEpoch = { loss: Infinity, epoch: 0, params: null, since: 0 };
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      trainLoss.push(runEpoch(loop, state, epoch));
+      if (!split.valData) {
+        keep.epoch = epoch;
+        continue;
+      }
+      const vl = chunkedMeanLoss(evalLoss, state.params, split.valData, split.nVal, cols, valNoise, model.noiseCols, batch);
+      validationLoss.push(vl);
+      if (keepIfBetter(keep, vl, epoch, state.params, opts.patience)) break;
+    }
+    const finalParams = keep.params ?? toHostConsuming(refAll(state.params));
+    return { params: finalParams, trainLoss, validationLoss, bestEpoch: keep.epoch, steps: state.t };
+  } finally {
+    disposeAll(state.params);
+    disposeAll(state.m);
+    disposeAll(state.v);
+    step.dispose();
+    evalLoss.dispose();
+  }
+}
+
+function checkTrainInputs(name: string, data: Float32Array, rows: number, cols: number, opts: TrainOptions): void {
   if (data.length !== rows * cols) {
-    throw new MadkitError("DIMENSION_MISMATCH", `${model.name}: data has ${data.length} values, ${rows} x ${cols} needs ${rows * cols}`);
+    throw new MadkitError("DIMENSION_MISMATCH", `${name}: data has ${data.length} values, ${rows} x ${cols} needs ${rows * cols}`);
   }
   if (!(opts.validationFraction >= 0 && opts.validationFraction < 1)) {
-    throw new MadkitError("BAD_ARGUMENT", `${model.name}: validationFraction must be in [0, 1), got ${opts.validationFraction}`);
+    throw new MadkitError("BAD_ARGUMENT", `${name}: validationFraction must be in [0, 1), got ${opts.validationFraction}`);
   }
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1) {
-    throw new MadkitError("BAD_ARGUMENT", `${model.name}: epochs must be a positive integer, got ${opts.epochs}`);
+    throw new MadkitError("BAD_ARGUMENT", `${name}: epochs must be a positive integer, got ${opts.epochs}`);
   }
   if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
-    throw new MadkitError("BAD_ARGUMENT", `${model.name}: batchSize must be a positive integer, got ${opts.batchSize}`);
+    throw new MadkitError("BAD_ARGUMENT", `${name}: batchSize must be a positive integer, got ${opts.batchSize}`);
   }
-  const rng = new SeededRng(opts.seed);
-  const nVal = Math.floor(rows * opts.validationFraction);
+}
+
+interface RowSplit {
+  readonly nTrain: number;
+  readonly nVal: number;
+  readonly trainData: Float32Array;
+  /** The held-out rows; null without a validation split. */
+  readonly valData: Float32Array | null;
+}
+
+/** Training and validation rows: a seeded permutation split when validating, else all rows in order. */
+function splitRows(name: string, data: Float32Array, rows: number, cols: number, validationFraction: number, rng: SeededRng): RowSplit {
+  const nVal = Math.floor(rows * validationFraction);
   const nTrain = rows - nVal;
-  if (nTrain < 2) throw new MadkitError("BAD_INPUT", `${model.name}: need at least 2 training rows, got ${nTrain}`);
+  if (nTrain < 2) throw new MadkitError("BAD_INPUT", `${name}: need at least 2 training rows, got ${nTrain}`);
   const split = nVal > 0 ? rng.permutation(rows) : null;
   const trainRows = split ? split.subarray(0, nTrain) : identity(rows);
-  const valRows = split ? split.subarray(nTrain) : new Int32Array(0);
-  const trainData = gatherRows(data, cols, trainRows);
+  return {
+    nTrain,
+    nVal,
+    trainData: gatherRows(data, cols, trainRows),
+    valData: split ? gatherRows(data, cols, split.subarray(nTrain)) : null,
+  };
+}
 
-  const host0 = model.init(rng, trainData, nTrain);
-  let params = toDevice(host0);
-  let m = toDevice(zerosLike(host0));
-  let v = toDevice(zerosLike(host0));
-
-  const batch = Math.min(opts.batchSize, nTrain);
-  const stepsPerEpoch = Math.floor(nTrain / batch);
-  const totalSteps = stepsPerEpoch * opts.epochs;
+/**
+ * The jitted training step (loss and gradient, Adam, the model's constraint) and the jitted loss alone.
+ * A deterministic model's loss takes no noise argument at all: both still receive a dummy noise array
+ * (one signature for both kinds) and dispose it unused.
+ */
+function compileSteps(model: TrainableModel, adam: AdamOptions) {
   const noiseCols = model.noiseCols;
-  // A deterministic model's loss takes no noise argument at all: the step still receives a dummy noise
-  // array (one signature for both kinds) and disposes it unused.
   const noisyLoss = (p: DeviceParams, x: np.Array, noise: np.Array): np.Array => model.loss(p, x, noise);
   const plainLoss = (p: DeviceParams, x: np.Array): np.Array => model.loss(p, x, null);
   const lossOf = (p: DeviceParams, x: np.Array, noise: np.Array): np.Array => {
@@ -115,7 +173,6 @@ export function trainModel(
     noise.dispose();
     return plainLoss(p, x);
   };
-
   const step = jit((p: DeviceParams, mm: DeviceParams, vv: DeviceParams, x: np.Array, noise: np.Array, lrT: np.Array) => {
     let loss: np.Array;
     let grads: DeviceParams;
@@ -128,74 +185,86 @@ export function trainModel(
     const constrained = model.constrain ? model.constrain(next.params) : next.params;
     return [constrained, next.m, next.v, loss] as [DeviceParams, DeviceParams, DeviceParams, np.Array];
   });
-  const evalLoss = jit(lossOf);
+  return { step, evalLoss: jit(lossOf) };
+}
 
-  // Validation noise is drawn once so the validation loss moves only with the weights.
-  const valData = nVal > 0 ? gatherRows(data, cols, valRows) : null;
-  const valNoise = nVal > 0 && noiseCols > 0 ? rng.fillNormal(new Float32Array(nVal * noiseCols)) as Float32Array : null;
+/** The device weights, Adam's moments and the 1-based count of steps taken; each step replaces all four. */
+interface OptimizerState {
+  params: DeviceParams;
+  m: DeviceParams;
+  v: DeviceParams;
+  t: number;
+}
 
-  const trainLoss: number[] = [];
-  const validationLoss: number[] = [];
-  let best = Infinity;
-  let bestEpoch = 0;
-  let bestParams: HostParams | null = null;
-  let since = 0;
-  let t = 0;
-  const xBuf = new Float32Array(batch * cols);
-  const noiseBuf = new Float32Array(batch * Math.max(noiseCols, 1));
-  try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      const order = rng.permutation(nTrain);
-      let sum = 0;
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        for (let r = 0; r < batch; r++) {
-          const src = order[s * batch + r]! * cols;
-          xBuf.set(trainData.subarray(src, src + cols), r * cols);
-        }
-        if (noiseCols > 0) rng.fillNormal(noiseBuf);
-        t++;
-        const [p1, m1, v1, loss] = step(
-          params,
-          m,
-          v,
-          np.array(xBuf).reshape([batch, cols]),
-          np.array(noiseBuf).reshape([batch, Math.max(noiseCols, 1)]),
-          np.array(new Float32Array([adamStepSize(t, adam) * scheduleFactor(opts.schedule, t, totalSteps)])).reshape([]),
-        );
-        params = p1;
-        m = m1;
-        v = v1;
-        const l = (loss.dataSync() as Float32Array)[0]!;
-        if (!Number.isFinite(l)) {
-          throw new MadkitError("NON_FINITE", `${model.name}: training loss became ${l} at epoch ${epoch}, step ${t}; lower the learning rate`);
-        }
-        sum += l;
-      }
-      trainLoss.push(sum / stepsPerEpoch);
-      if (valData) {
-        const vl = chunkedMeanLoss(evalLoss, params, valData, nVal, cols, valNoise, noiseCols, batch);
-        validationLoss.push(vl);
-        if (vl < best - Math.abs(best) * MIN_REL_IMPROVEMENT || bestParams === null) {
-          best = vl;
-          bestEpoch = epoch;
-          bestParams = toHostConsuming(refAll(params));
-          since = 0;
-        } else if (opts.patience > 0 && ++since >= opts.patience) {
-          break;
-        }
-      } else {
-        bestEpoch = epoch;
-      }
+/** What every epoch of one training run shares. */
+interface EpochLoop {
+  readonly model: TrainableModel;
+  readonly opts: TrainOptions;
+  readonly adam: AdamOptions;
+  readonly rng: SeededRng;
+  readonly nTrain: number;
+  readonly trainData: Float32Array;
+  readonly cols: number;
+  readonly batch: number;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  readonly step: ReturnType<typeof compileSteps>["step"];
+  /** Reused batch buffers: rows, and N(0,1) noise (one column when the model takes none). */
+  readonly xBuf: Float32Array;
+  readonly noiseBuf: Float32Array;
+}
+
+/** One pass over a fresh shuffle of the training rows; returns the mean training loss. */
+function runEpoch(loop: EpochLoop, state: OptimizerState, epoch: number): number {
+  const { model, adam, rng, trainData, cols, batch, xBuf, noiseBuf } = loop;
+  const noiseCols = model.noiseCols;
+  const order = rng.permutation(loop.nTrain);
+  let sum = 0;
+  for (let s = 0; s < loop.stepsPerEpoch; s++) {
+    for (let r = 0; r < batch; r++) {
+      const src = order[s * batch + r]! * cols;
+      xBuf.set(trainData.subarray(src, src + cols), r * cols);
     }
-    const finalParams = bestParams ?? toHostConsuming(refAll(params));
-    return { params: finalParams, trainLoss, validationLoss, bestEpoch, steps: t };
-  } finally {
-    disposeAll(params);
-    disposeAll(m);
-    disposeAll(v);
-    step.dispose();
-    evalLoss.dispose();
+    if (noiseCols > 0) rng.fillNormal(noiseBuf);
+    const t = ++state.t;
+    const [p1, m1, v1, loss] = loop.step(
+      state.params,
+      state.m,
+      state.v,
+      np.array(xBuf).reshape([batch, cols]),
+      np.array(noiseBuf).reshape([batch, Math.max(noiseCols, 1)]),
+      np.array(new Float32Array([adamStepSize(t, adam) * scheduleFactor(loop.opts.schedule, t, loop.totalSteps)])).reshape([]),
+    );
+    state.params = p1;
+    state.m = m1;
+    state.v = v1;
+    const l = (loss.dataSync() as Float32Array)[0]!;
+    if (!Number.isFinite(l)) {
+      throw new MadkitError("NON_FINITE", `${model.name}: training loss became ${l} at epoch ${epoch}, step ${t}; lower the learning rate`);
+    }
+    sum += l;
   }
+  return sum / loop.stepsPerEpoch;
+}
+
+/** The epoch whose weights are kept (by validation loss) and the epochs since it improved. */
+interface BestEpoch {
+  loss: number;
+  epoch: number;
+  params: HostParams | null;
+  since: number;
+}
+
+/** Keep `params` when `vl` improves on the best so far; true when `patience` epochs have passed without one. */
+function keepIfBetter(keep: BestEpoch, vl: number, epoch: number, params: DeviceParams, patience: number): boolean {
+  if (vl < keep.loss - Math.abs(keep.loss) * MIN_REL_IMPROVEMENT || keep.params === null) {
+    keep.loss = vl;
+    keep.epoch = epoch;
+    keep.params = toHostConsuming(refAll(params));
+    keep.since = 0;
+    return false;
+  }
+  return patience > 0 && ++keep.since >= patience;
 }
 
 function chunkedMeanLoss(

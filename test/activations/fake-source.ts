@@ -87,7 +87,7 @@ export class FakeSource implements ActivationSource {
       tokenCounts.push(ids.length);
       truncated.push(all.length > ids.length);
     }
-    return { activations, tokenCounts, truncated };
+    return { activations, tokenCounts, truncated, unknownTokens: texts.map(() => 0), unknownShare: texts.map((t) => (t.trim() === "" ? 1 : 0)) };
   }
 
   async dispose(): Promise<void> {}

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { readInputs, type InputRecord, type ReadInputsOptions } from "../../src/activations/input-reader.js";
+import { checkInputFile, readInputs, type InputRecord, type ReadInputsOptions } from "../../src/activations/input-reader.js";
 import { MadkitError } from "../../src/errors.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "madkit-inputs-"));
@@ -93,4 +93,22 @@ test("a 100k-line file streams: the first record arrives before the reader has s
     for await (const _ of readInputs(f)) count++;
   }, /big\.jsonl:100001:/);
   assert.equal(count, 100_000);
+});
+
+test("a folder is BAD_INPUT saying so, not a read error from deep inside the stream", async () => {
+  await assert.rejects(all(dir), (e: unknown) => e instanceof MadkitError && e.code === "BAD_INPUT" && /is a folder; expected a JSONL or plain-text input file/.test(e.message));
+});
+
+test("checkInputFile passes a file with an input and refuses an empty or blank one, a folder and a missing file", async () => {
+  await checkInputFile(file("one.txt", "\n\nhello\n"));
+  for (const f of [file("empty.txt", ""), file("blank.jsonl", "\n \n\t\n"), file("bom-only.txt", "\uFEFF\n")]) {
+    await assert.rejects(checkInputFile(f), (e: unknown) => e instanceof MadkitError && e.code === "BAD_INPUT" && /holds no inputs \(the file is empty or only blank lines\)/.test(e.message), f);
+  }
+  await assert.rejects(checkInputFile(dir), (e: unknown) => e instanceof MadkitError && /is a folder/.test(e.message));
+  await assert.rejects(checkInputFile(path.join(dir, "nope.txt")), (e: unknown) => e instanceof MadkitError && e.code === "FILE_NOT_FOUND");
+});
+
+test("an id or label too large for a double (1e999 parses as Infinity) is refused naming the line", async () => {
+  await assert.rejects(all(file("inf-label.jsonl", '{"text":"a"}\n{"text":"b","label":1e999}\n')), /inf-label\.jsonl:2: expected "label" to be a string, finite number or boolean, found Infinity/);
+  await assert.rejects(all(file("inf-id.jsonl", '{"text":"a","id":-1e999}\n')), /inf-id\.jsonl:1: expected "id" to be a string or finite number, found -Infinity/);
 });

@@ -94,3 +94,63 @@ test("extraction pulls inputs lazily: when part 0 is written, at most one chunk 
   );
   assert.ok(atFirstPart >= 1000 && atFirstPart <= 1001, `read ${atFirstPart} inputs before the first part`);
 });
+
+/** Edit a store's index.json in place. */
+function editIndex(dir: string, edit: (index: any) => void): void {
+  const f = path.join(dir, "index.json");
+  const index = JSON.parse(readFileSync(f, "utf8"));
+  edit(index);
+  writeFileSync(f, JSON.stringify(index, null, 2));
+}
+
+test("a part path that leaves the store folder is refused at open, whatever its spelling (one check for every store path)", async () => {
+  const dir = await store();
+  for (const file of ["../../../../../etc/passwd", "/etc/passwd", "shards/../../x.safetensors", "shards/./part-00000.safetensors", "shards//p", "", "C:\\x", "a\0b"]) {
+    editIndex(dir, (index) => (index.parts[1].file = file));
+    assert.throws(() => openStore(dir), code("STORE_CORRUPT", /index\.json: field 'parts\.1\.file' is .*expected a path inside the store folder like 'shards\/part-00000\.safetensors'/), file);
+  }
+});
+
+test("index rows that disagree with the inputs or the parts are a one-line STORE_CORRUPT naming the field, before any allocation", async () => {
+  const dir = await store();
+  // Pooling `all`: token rows are not one per input, so the index is checked against the part headers.
+  editIndex(dir, (index) => (index.hooks[0].rows = 1e9));
+  assert.throws(() => openStore(dir).readHook("blocks.0.hook_resid_post"), code("STORE_CORRUPT", /field 'hooks\.0\.rows' is 1000000000, but the parts hold 36 rows/));
+  editIndex(dir, (index) => (index.hooks[0].rows = 2 ** 40));
+  assert.throws(() => openStore(dir), code("STORE_CORRUPT", /field 'hooks\.0\.rows' is 1099511627776, expected an integer in \[0, 1073741823\]/));
+  editIndex(dir, (index) => {
+    index.hooks[0].rows = 36;
+    index.hooks[0].dim = 1e9;
+  });
+  assert.throws(() => openStore(dir), code("STORE_CORRUPT", /field 'hooks\.0\.rows' is 36, expected an integer in \[0, 4\] \(token rows of all inputs, at most one 1000000000-wide float32 matrix\)/));
+  editIndex(dir, (index) => (index.hooks[0].dim = 1e6));
+  assert.throws(() => openStore(dir).readHook("blocks.0.hook_resid_post"), code("STORE_CORRUPT", /tensor 'blocks\.0\.hook_resid_post' is F32 \[16, 4\], the index says F32 \[rows, 1000000\]/));
+});
+
+test("an index that is not an object, has duplicate hook names or inconsistent part counts is STORE_CORRUPT", async () => {
+  const dir = await store();
+  const f = path.join(dir, "index.json");
+  const good = readFileSync(f, "utf8");
+  for (const text of ["null", "[]", "{", "7"]) {
+    writeFileSync(f, text);
+    assert.throws(() => openStore(dir), code("STORE_CORRUPT", /store index/), text);
+  }
+  writeFileSync(f, good);
+  editIndex(dir, (index) => (index.hooks[1].name = index.hooks[0].name));
+  assert.throws(() => openStore(dir), code("STORE_CORRUPT", /field 'hooks\.1\.name' is "blocks\.0\.hook_resid_post", expected a name not already used by hooks\.0/));
+  writeFileSync(f, good);
+  editIndex(dir, (index) => (index.parts[2].firstInput = 0));
+  assert.throws(() => openStore(dir), code("STORE_CORRUPT", /field 'parts\.2\.firstInput' is 0, expected 8/));
+  writeFileSync(f, good);
+  editIndex(dir, (index) => (index.shard = { index: 3, count: 2 }));
+  assert.throws(() => openStore(dir), code("STORE_CORRUPT", /field 'shard\.index' is 3, expected an integer in \[0, 1\]/));
+});
+
+test("a line of inputs.jsonl that is not JSON is STORE_CORRUPT naming file and line", async () => {
+  const dir = await store();
+  const f = path.join(dir, "inputs.jsonl");
+  const lines = readFileSync(f, "utf8").split("\n");
+  lines[2] = "{not json";
+  writeFileSync(f, lines.join("\n"));
+  assert.throws(() => openStore(dir).inputs(), code("STORE_CORRUPT", /inputs\.jsonl:3: not valid JSON/));
+});

@@ -49,7 +49,7 @@ class TriggerSource implements ActivationSource {
       for (let k = 0; k < n; k++) for (let j = 0; j < DIM; j++) d[k * DIM + j] = rng.normal() + (triggered ? (k === n - 1 ? 6 : -6 / (n - 1)) : 0);
       return new Map<string, Matrix<Float32Array>>(options.hooks.map((h) => [h, matrix(n, DIM, d)] as const));
     });
-    return { activations, tokenCounts: texts.map((t) => t.split(/\s+/).length), truncated: texts.map(() => false) };
+    return { activations, tokenCounts: texts.map((t) => t.split(/\s+/).length), truncated: texts.map(() => false), unknownTokens: texts.map(() => 0), unknownShare: texts.map(() => 0) };
   }
   async dispose(): Promise<void> {}
 }

@@ -44,7 +44,7 @@ export class PlantedSource implements ActivationSource {
   async forward(texts: readonly string[], options: ForwardOptions): Promise<ForwardResult> {
     this.forwardCalls++;
     const activations = texts.map((t) => new Map<string, Matrix<Float32Array>>(options.hooks.map((h) => [h, matrix(1, DIM, plantedActivation(t, h))] as const)));
-    return { activations, tokenCounts: texts.map((t) => t.split(/\s+/).length), truncated: texts.map(() => false) };
+    return { activations, tokenCounts: texts.map((t) => t.split(/\s+/).length), truncated: texts.map(() => false), unknownTokens: texts.map(() => 0), unknownShare: texts.map(() => 0) };
   }
   async dispose(): Promise<void> {}
 }

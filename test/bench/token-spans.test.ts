@@ -43,7 +43,7 @@ class WordSource implements ActivationSource {
       words.forEach((w, i) => m.data.set(wordVector(w), i * DIM));
       return new Map(options.hooks.map((h) => [h, m] as const));
     });
-    return { activations, tokenCounts: texts.map((t) => t.split(" ").length), truncated: texts.map(() => false) };
+    return { activations, tokenCounts: texts.map((t) => t.split(" ").length), truncated: texts.map(() => false), unknownTokens: texts.map(() => 0), unknownShare: texts.map(() => 0) };
   }
   async dispose(): Promise<void> {}
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, test } from "node:test";
-import { BUNDLE_FILE, fitBundle, loadBundle } from "../../src/bundle/bundle.js";
+import { BUNDLE_FILE, fitBundle, FittedBundle, loadBundle } from "../../src/bundle/bundle.js";
 import { knn } from "../../src/detectors/knn.js";
 import { mahalanobis } from "../../src/detectors/mahalanobis.js";
 import { isMadkitError } from "../../src/errors.js";
@@ -25,11 +25,13 @@ const train = new Map<string, Matrix>(HOOKS.map((name, h) => [name, parts[h]!.tr
 const testActs = new Map<string, Matrix>(HOOKS.map((name, h) => [name, h === 1 ? parts[h]!.test : plantedOutliers({ nTrain: 800, nTest: 400, dim: 6 + 2 * h, seed: 20 + h, float32: true, outlierFraction: 0 }).test]));
 const labels = parts[1]!.labels;
 // plantedOutliers plants at least one outlier; rows it planted in hooks 0 and 2 would blur the labels, so use clean copies above.
+// 800 trusted rows leave 80 combined calibration scores over three hooks: α = 0.05 (fitBundle refuses the
+// default 0.01, which 80 scores can never flag at).
 
 const rejects = (fn: () => unknown, code: string, re: RegExp) => assert.throws(fn, (e: unknown) => isMadkitError(e) && e.code === code && re.test(e.message));
 
 test("save then loadBundle gives identical per-hook scores, combined scores, p-values, thresholds and metadata", () => {
-  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), seed: 3, model: { id: "toy", revision: "r1", format: "llama2c" }, pooling: "last" });
+  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 3, model: { id: "toy", revision: "r1", format: "llama2c" }, pooling: "last" });
   const dir = path.join(tmp, "roundtrip");
   bundle.save(dir);
   const back = loadBundle(dir);
@@ -42,12 +44,12 @@ test("save then loadBundle gives identical per-hook scores, combined scores, p-v
   assert.deepEqual(back.meta, bundle.meta);
   assert.deepEqual(back.hooks, bundle.hooks);
   // Saving again over an existing bundle replaces it.
-  fitBundle({ matrices: train, detector: mahalanobis(), seed: 4 }).save(dir);
+  fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 4 }).save(dir);
   assert.equal(loadBundle(dir).meta.seed, 4);
 });
 
 test("the combined max score equals max over hooks of (score − held-out mean) / held-out sample std, computed by hand", () => {
-  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), combiner: "max", seed: 1 });
+  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, combiner: "max", seed: 1 });
   const { perHook, combined, pValue } = bundle.score(testActs);
   const stats = bundle.normalisers.map((n) => {
     const v = Array.from(n.calibration.sorted);
@@ -69,21 +71,21 @@ test("the combined max score equals max over hooks of (score − held-out mean) 
 });
 
 test("the same seed gives the same bundle and another seed another split", () => {
-  const a = fitBundle({ matrices: train, detector: mahalanobis(), seed: 7 }).score(testActs);
-  const b = fitBundle({ matrices: train, detector: mahalanobis(), seed: 7 }).score(testActs);
-  const c = fitBundle({ matrices: train, detector: mahalanobis(), seed: 8 }).score(testActs);
+  const a = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 7 }).score(testActs);
+  const b = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 7 }).score(testActs);
+  const c = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 8 }).score(testActs);
   assert.deepEqual(a.pValue, b.pValue);
   assert.notDeepEqual(a.combined, c.combined);
 });
 
 test("outliers planted in one hook rank high on the combined score of every combiner, and explain names that hook", () => {
   for (const combiner of ["max", "mean", "sum", "fisher"] as const) {
-    const bundle = fitBundle({ matrices: train, detector: mahalanobis(), combiner, seed: 2 });
+    const bundle = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, combiner, seed: 2 });
     const { combined } = bundle.score(testActs);
     const a = auroc(combined, labels);
     assert.ok(a >= 0.9, `${combiner}: AUROC ${a.toFixed(3)}`);
   }
-  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), seed: 2 });
+  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 2 });
   const outliers = [...labels.keys()].filter((i) => labels[i]);
   const rows = (m: Matrix) => matrix(outliers.length, m.cols, Float32Array.from(outliers.flatMap((i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)))));
   const ex = bundle.explain(new Map(HOOKS.map((h) => [h, rows(testActs.get(h)!)])));
@@ -94,7 +96,7 @@ test("outliers planted in one hook rank high on the combined score of every comb
 });
 
 test("explaining many rows at once (rows grouped by top hook) equals explaining each row on its own", () => {
-  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), seed: 2 });
+  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 2 });
   const n = 40;
   const first = (m: Matrix) => matrix(n, m.cols, m.data.slice(0, n * m.cols));
   const all = bundle.explain(new Map(HOOKS.map((h) => [h, first(testActs.get(h)!)])));
@@ -125,7 +127,7 @@ test("on fresh trusted inputs the bundle flags about α of them (within 4 standa
 });
 
 test("scoring refuses missing hooks (listing what was given), wrong widths, ragged rows and NaN, naming the hook and row", () => {
-  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), seed: 0 });
+  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 0 });
   const only = new Map([[HOOKS[0]!, testActs.get(HOOKS[0]!)!]]);
   rejects(() => bundle.score(only), "UNKNOWN_HOOK", /blocks\.1\.hook_resid_post, blocks\.2\.hook_resid_post; the activations given hold blocks\.0\.hook_resid_post/);
   const wide = new Map(testActs);
@@ -153,7 +155,7 @@ test("fitting refuses unknown hooks (listing what is there), too few inputs, 'al
 });
 
 test("saving over a folder that is not a bundle is refused, and a bundle of another schema version fails to load clearly", () => {
-  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), seed: 0 });
+  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), alpha: 0.05, seed: 0 });
   const other = path.join(tmp, "other");
   bundle.save(path.join(tmp, "b2"));
   writeFileSync(path.join(tmp, "b2", "extra.txt"), "x");
@@ -162,4 +164,37 @@ test("saving over a folder that is not a bundle is refused, and a bundle of anot
   writeFileSync(json, readFileSync(json, "utf8").replace(/"schemaVersion": \d+/, '"schemaVersion": 99'));
   rejects(() => loadBundle(path.join(tmp, "b2")), "VERSION_MISMATCH", /schemaVersion is 99/);
   rejects(() => loadBundle(other), "FILE_NOT_FOUND", /no detector bundle/);
+});
+
+test("two hooks of one name are refused when a bundle is loaded and when one is built, naming both", () => {
+  const bundle = fitBundle({ matrices: train, detector: mahalanobis(), seed: 0, alpha: 0.05 });
+  const dir = path.join(tmp, "dup-hooks");
+  bundle.save(dir);
+  const json = path.join(dir, BUNDLE_FILE);
+  const good = readFileSync(json, "utf8");
+  const env = JSON.parse(good);
+  env.state.hooks[2].name = env.state.hooks[0].name;
+  writeFileSync(json, JSON.stringify(env));
+  rejects(() => loadBundle(dir), "STORE_CORRUPT", /field 'state\.hooks\.2\.name' is 'blocks\.0\.hook_resid_post', already the name of state\.hooks\.0; hook names in a bundle must be unique/);
+  const env2 = JSON.parse(good);
+  env2.state.hooks[1].folder = env2.state.hooks[0].folder;
+  writeFileSync(json, JSON.stringify(env2));
+  rejects(() => loadBundle(dir), "STORE_CORRUPT", /field 'state\.hooks\.1\.folder' is 'hooks\/000', already the folder of state\.hooks\.0/);
+  const hooks = [bundle.hooks[0]!, bundle.hooks[0]!];
+  rejects(
+    () => new FittedBundle(hooks, bundle.detectors.slice(0, 2), bundle.normalisers.slice(0, 2), bundle.calibration, bundle.meta),
+    "BAD_ARGUMENT",
+    /bundle hooks 0 and 1 are both named 'blocks\.0\.hook_resid_post'/,
+  );
+});
+
+test("a per-hook mean or std that JSON reads as Infinity (1e999) is refused: it would make every score NaN", () => {
+  const dir = path.join(tmp, "inf-mean");
+  fitBundle({ matrices: train, detector: mahalanobis(), seed: 0, alpha: 0.05 }).save(dir);
+  const json = path.join(dir, BUNDLE_FILE);
+  const good = readFileSync(json, "utf8");
+  writeFileSync(json, good.replace(/"mean": [^,]+,/, '"mean": 1e999,'));
+  rejects(() => loadBundle(dir), "STORE_CORRUPT", /field 'state\.hooks\.0\.mean': Number must be finite/);
+  writeFileSync(json, good.replace(/"std": [^,\n]+/, '"std": 1e999'));
+  rejects(() => loadBundle(dir), "STORE_CORRUPT", /field 'state\.hooks\.0\.std': Number must be finite/);
 });

@@ -43,7 +43,7 @@ await extractActivations({ source: new FakeSource({ contextLength: 64 }), inputs
 test("fit then score on a synthetic store prints per-hook, combined, p-value and flag records equal to the library's", async () => {
   const det = path.join(tmp, "synth-det");
   const summary = JSON.parse(
-    await cli(["fit", "--activations", synth, "--hooks", "blocks.*.hook_resid_post", "--detector", "mahalanobis", "--param", "covariance=oas", "--combiner", "max", "--calibration", "0.25", "--seed", "3", "--out", det, "--json"]),
+    await cli(["fit", "--activations", synth, "--hooks", "blocks.*.hook_resid_post", "--detector", "mahalanobis", "--param", "covariance=oas", "--combiner", "max", "--calibration", "0.25", "--seed", "3", "--alpha", "0.1", "--out", det, "--json"]),
   );
   assert.deepEqual(summary.hooks, [{ name: "blocks.0.hook_resid_post", dim: 4 }, { name: "blocks.1.hook_resid_post", dim: 4 }]);
   assert.deepEqual([summary.nTrain, summary.nNormalise, summary.nCalibrate], [60, 10, 10]);
@@ -70,7 +70,9 @@ test("fit then score on a synthetic store prints per-hook, combined, p-value and
 
   const table = await cli(["score", "--detector", det, "--activations", synth]);
   assert.match(table, /^h0 = blocks\.0\.hook_resid_post, h1 = blocks\.1\.hook_resid_post\nid\s+h0\s+h1\s+combined\s+p-value\s+flagged\n/);
-  assert.match(table, /\d+ of 80 inputs flagged at α = 0\.01 \(combined max score > ∞: too few calibration inputs/);
+  assert.match(table, /\d+ of 80 inputs flagged at α = 0\.1 \(combined max score > \d/);
+  // 10 combined calibration scores cannot flag at α = 0.01: refused (it used to print a table flagging nothing).
+  assert.match(await fails(["score", "--detector", det, "--activations", synth, "--alpha", "0.01"]), /α = 0\.01 can never flag anything .* of 10 calibration scores: .*smallest α it supports is 0\.091;/);
 });
 
 const ckpt = path.join(config.sharedDir, "models/stories260K/stories260K.bin");
@@ -104,7 +106,7 @@ test("on stories260K, garbage strings score above held-out TinyStories paragraph
   const mean = (rs: { combined: number }[]) => rs.reduce((a, r) => a + r.combined, 0) / rs.length;
   for (const [detector, hooks] of [["mahalanobis", "blocks.*.hook_resid_post"], ["perplexity", "hook_token_nll"]] as const) {
     const det = path.join(tmp, `story-${detector}`);
-    await cli(["fit", "--activations", acts, "--hooks", hooks, "--detector", detector, "--out", det, "--json"]);
+    await cli(["fit", "--activations", acts, "--hooks", hooks, "--detector", detector, "--calibration", "0.4", "--alpha", "0.1", "--out", det, "--json"]);
     const onTheFly = jsonl(await cli(["score", "--detector", det, "--model", "stories260k", "--input", mixedFile, "--alpha", "0.1", "--json", "--batch", "5"]));
     assert.equal(onTheFly.length, mixed.length);
     const stories = onTheFly.filter((r) => r.label === 0);
@@ -134,7 +136,7 @@ test("a behavioural detector on a wide hook, a store from another model revision
   assert.match(await fails(["fit", "--activations", synth, "--hooks", "blocks.0.hook_resid_post", "--detector", "perplexity", "--out", path.join(tmp, "x")]), /perplexity: expects one column .* got 4; extract it with 'madkit extract --hooks hook_token_nll/);
 
   const det = path.join(tmp, "synth-det2");
-  await cli(["fit", "--activations", synth, "--detector", "pca", "--param", "components=2", "--out", det]);
+  await cli(["fit", "--activations", synth, "--detector", "pca", "--param", "components=2", "--alpha", "0.2", "--out", det]);
   const other = path.join(tmp, "synth-rev1");
   await extractActivations({ source: new FakeSource({ contextLength: 64, revision: "rev1" }), inputs: synthTexts.slice(0, 5), hooks: "blocks.*.hook_resid_post", pooling: "mean", out: other });
   assert.match(await fails(["score", "--detector", det, "--activations", other]), /model 'fake' revision rev1, the bundle was fitted on 'fake' revision rev0/);

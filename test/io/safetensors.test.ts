@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -157,3 +157,43 @@ corruptCase("invalid JSON", (b) => {
   c[8] = 0x41;
   return c;
 }, /not valid JSON/);
+
+test("a header length over the 100 MB cap that the file does hold says so, not that the file is truncated", () => {
+  // Issue 21: a 104,857,590-byte header (just under 100 MiB) in a file long enough to hold it was refused as
+  // "truncated" while the same message gave a larger byte count after it. A sparse file keeps this cheap.
+  const file = path.join(tmp(), "big-header.safetensors");
+  const fd = openSync(file, "w");
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(104_857_590n, 0);
+  writeSync(fd, len, 0, 8, 0);
+  ftruncateSync(fd, 8 + 104_857_590 + 16);
+  closeSync(fd);
+  assert.throws(
+    () => readSafetensorsHeader(file),
+    (e: unknown) =>
+      e instanceof MadkitError &&
+      e.code === "STORE_CORRUPT" &&
+      /header length field says 104857590 bytes, above the 100000000-byte limit on a safetensors header/.test(e.message) &&
+      !/truncated|only \d+ bytes follow/.test(e.message),
+  );
+  // A length the file cannot hold is the truncation message, with the byte count that does follow.
+  writeFileSync(file, Buffer.concat([len, Buffer.alloc(16, 0x20)]));
+  assert.throws(() => readSafetensorsHeader(file), /header length field says 104857590 bytes, but only 16 bytes follow it \(truncated/);
+});
+
+test("a folder where a safetensors file should be is STORE_CORRUPT, and a shape too large for any file is refused before arithmetic overflows", () => {
+  const dir = tmp();
+  assert.throws(() => readSafetensorsHeader(dir), (e: unknown) => e instanceof MadkitError && /is a folder, expected a safetensors file/.test(e.message));
+  const file = path.join(dir, "huge.safetensors");
+  writeSafetensors(file, [{ name: "w", shape: [2, 2], data: Float32Array.of(1, 2, 3, 4) }]);
+  const buf = readFileSync(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  const h = JSON.parse(buf.subarray(8, 8 + n).toString("utf8"));
+  h.w.shape = [1e200, 1e200];
+  let json = Buffer.from(JSON.stringify(h));
+  json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(file, Buffer.concat([len, json, buf.subarray(8 + n)]));
+  assert.throws(() => readSafetensorsHeader(file), (e: unknown) => e instanceof MadkitError && /too large for any file/.test(e.message));
+});

@@ -8,13 +8,16 @@ import { fitBundle, type FittedBundle } from "../../src/bundle/bundle.js";
 import { mahalanobis } from "../../src/detectors/mahalanobis.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
 import { issueToken } from "../../src/server/auth.js";
+import { requestLogger, type Logger } from "../../src/server/front-door.js";
 import { MonitorMetrics } from "../../src/server/metrics.js";
 import type { ServiceLimits } from "../../src/server/schemas.js";
-import { MonitorScorer } from "../../src/server/scorer.js";
+import { MonitorScorer, type ScorerOptions } from "../../src/server/scorer.js";
 import { listenMonitor, type RunningMonitor } from "../../src/server/service.js";
 import { SqliteStore } from "../../src/server/sqlite-store.js";
 import type { MonitorStore } from "../../src/server/storage.js";
+import { withRecipe } from "../../src/models/registry.js";
 import type { ActivationSource } from "../../src/models/source.js";
+import { unknownShareOf, visibleLength } from "../../src/models/unknown-share.js";
 import { SeededRng } from "../../src/random/seeded-rng.js";
 
 export const HOOKS = [
@@ -43,15 +46,22 @@ export function activationsBody(rng: SeededRng, shift = 0): Record<string, numbe
 
 /**
  * A model stand-in: each text maps to fixed activations (value = shift + length mod 5 / 10, where shift is 8
- * for texts containing "IGNORE", else 0), after `delayMs`. Lets the text path run without a real model.
+ * for texts containing "IGNORE", else 0), after `delayMs` (waiting) and `busyMsPerText` (a busy CPU, like a
+ * real model, on whatever thread runs it). Characters outside printable ASCII are "unknown" to it (its
+ * unknownShare). It carries a recipe, so the service's worker threads build the same stand-in.
  */
-export function textSource(delayMs = 0): ActivationSource {
-  return {
+export function textSource(delayMs = 0, busyMsPerText = 0): ActivationSource {
+  const source: ActivationSource = {
     info: { id: "stand-in", revision: "0", format: "onnx", nLayers: 2, dModel: 8, vocabSize: 1, contextLength: 16 },
     hooks: () => HOOKS.map((h, i) => ({ name: h.name, dim: h.dim, granularity: "sequence" as const, layer: i })),
     tokenize: () => ({ ids: new Int32Array(0), pieces: [] }),
     forward: async (texts, opts) => {
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      const unknown = texts.map((t) => Array.from(t).filter((ch) => visibleLength(ch) > 0 && !/^[\x21-\x7e]$/.test(ch)).length);
+      if (busyMsPerText > 0) {
+        const until = performance.now() + busyMsPerText * texts.length;
+        while (performance.now() < until);
+      }
       return {
         activations: texts.map((t) =>
           new Map(opts.hooks.map((h) => {
@@ -62,10 +72,13 @@ export function textSource(delayMs = 0): ActivationSource {
         ),
         tokenCounts: texts.map(() => 1),
         truncated: texts.map(() => false),
+        unknownTokens: unknown.map((n) => (n > 0 ? 1 : 0)),
+        unknownShare: texts.map((t, k) => unknownShareOf(unknown[k]!, visibleLength(t))),
       };
     },
     dispose: async () => {},
   };
+  return withRecipe(source, { kind: "module", module: import.meta.url, export: "textSource", args: [delayMs, busyMsPerText] });
 }
 
 export interface TestMonitor {
@@ -77,17 +90,22 @@ export interface TestMonitor {
   close(): Promise<void>;
 }
 
-export async function startTestMonitor(options: { limits?: Partial<ServiceLimits>; source?: ActivationSource; bundle?: FittedBundle; store?: MonitorStore } = {}): Promise<TestMonitor> {
+/** The request log, quiet unless MADKIT_TEST_LOG is set (a test that checks the log passes its own). */
+const quiet = requestLogger(process.env.MADKIT_TEST_LOG ? "info" : "silent");
+
+export async function startTestMonitor(
+  options: { limits?: Partial<ServiceLimits>; source?: ActivationSource; bundle?: FittedBundle; store?: MonitorStore; logger?: Logger; scorer?: ScorerOptions } = {},
+): Promise<TestMonitor> {
   const dir = mkdtempSync(path.join(tmpdir(), "madkit-serve-"));
   const store = options.store ?? new SqliteStore(path.join(dir, "monitor.sqlite"));
   const bundle = options.bundle ?? standInBundle();
-  const scorer = new MonitorScorer(bundle, bundle.meta.alpha, new MonitorMetrics(), options.source);
+  const scorer = new MonitorScorer(bundle, bundle.meta.alpha, new MonitorMetrics(), options.source, options.scorer);
   const tokens = {
     client: (await issueToken(store, "c", "client")).token,
     reviewer: (await issueToken(store, "r", "reviewer")).token,
     admin: (await issueToken(store, "a", "admin")).token,
   };
-  const server = await listenMonitor({ store, scorer, limits: options.limits });
+  const server = await listenMonitor({ store, scorer, limits: options.limits, logger: options.logger ?? quiet });
   return {
     server,
     store,
@@ -113,6 +131,7 @@ export async function startTestMonitor(options: { limits?: Partial<ServiceLimits
     },
     async close() {
       await server.close();
+      await scorer.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -76,9 +76,23 @@ function storageSuite(name: string, open: () => Promise<MonitorStore>) {
       assert.equal(await s.tokenByHash("b".repeat(64)), undefined);
       await assert.rejects(s.addToken("dup", "client", "a".repeat(64), 2));
       assert.ok((await s.listTokens()).some((t) => t.id === id && t.name === "bob"));
-      assert.equal(await s.revokeToken(id, 9), true);
-      assert.equal(await s.revokeToken(id, 10), false);
+      assert.equal(await s.revokeToken(id, 9), "revoked");
+      assert.equal(await s.revokeToken(id, 10), "not-found");
+      assert.equal(await s.revokeToken(424242, 10), "not-found");
       assert.equal((await s.tokenByHash("a".repeat(64)))!.revokedAt, 9);
+    });
+
+    test("the last active admin token cannot be revoked, even by concurrent revocations", async () => {
+      const a1 = await s.addToken("admin-1", "admin", "c".repeat(64), 1);
+      const a2 = await s.addToken("admin-2", "admin", "d".repeat(64), 1);
+      const outcomes = (await Promise.all([s.revokeToken(a1, 2), s.revokeToken(a2, 2)])).sort();
+      assert.deepEqual(outcomes, ["last-admin", "revoked"]);
+      const active = (await s.listTokens()).filter((t) => t.role === "admin" && t.revokedAt === null);
+      assert.equal(active.length, 1);
+      assert.equal(await s.revokeToken(active[0]!.id, 3), "last-admin");
+      const a3 = await s.addToken("admin-3", "admin", "e".repeat(64), 4);
+      assert.equal(await s.revokeToken(active[0]!.id, 5), "revoked");
+      assert.equal(await s.revokeToken(a3, 6), "last-admin");
     });
 
     test("the latest probe is the one saved last", async () => {

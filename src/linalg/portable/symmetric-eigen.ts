@@ -25,6 +25,7 @@ export function portableSyevd(n: number, a: Float64Array, w: Float64Array): numb
 }
 
 /** W (row-major, W[j*n+k] = V[k][j]) starts as the matrix's upper triangle; ends as the accumulated Householder product. */
+// Long by design: one loop nest of EISPACK's tred2 (Householder reduction); splitting it would thread its running scalars (scale, h, f, g, hh) through calls.
 function tridiagonalize(n: number, W: Float64Array, d: Float64Array, e: Float64Array): void {
   for (let j = 0; j < n; j++) d[j] = W[j * n + n - 1]!;
   for (let i = n - 1; i > 0; i--) {
@@ -107,6 +108,7 @@ function tridiagonalize(n: number, W: Float64Array, d: Float64Array, e: Float64A
 }
 
 /** Implicit QL on the tridiagonal (d, e), rotating the rows of W; then sort ascending. */
+// Long by design: one loop nest of EISPACK's tql2 (implicit QL, then the sort); splitting it would thread a dozen scalars (f, g, p, r, c, s, tst1, ...) through calls.
 function diagonalize(n: number, W: Float64Array, d: Float64Array, e: Float64Array): number {
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   e[n - 1] = 0;

@@ -237,97 +237,158 @@ function causalAttention(
  */
 export function forwardChunk(ckpt: Llama2cCheckpoint, ids: ArrayLike<number>, options: ForwardChunkOptions = {}): ForwardChunkResult {
   const c = ckpt.config;
-  const w = ckpt.weights;
-  const { dim, hiddenDim: hidden, nLayers, nHeads, vocabSize: vocab, seqLen } = c;
-  const hs = headSize(c);
-  const kvd = kvDim(c);
   const cache = options.cache ?? createKvCache(c);
   const start = cache.length;
   const T = ids.length;
-
-  const wanted = new Set(options.hooks ?? []);
-  const known = new Set(llama2cHookNames(c));
-  for (const h of wanted) {
-    if (!known.has(h)) {
-      throw new MadkitError("UNKNOWN_HOOK", `unknown hook '${h}'; this model's hook points are: ${[...known].join(", ")}`);
-    }
-  }
-  if (start + T > seqLen) {
-    throw new MadkitError("BAD_INPUT", `positions ${start}..${start + T - 1} exceed the model's context length ${seqLen}`);
+  const wanted = checkedHooks(c, options.hooks ?? []);
+  if (start + T > c.seqLen) {
+    throw new MadkitError("BAD_INPUT", `positions ${start}..${start + T - 1} exceed the model's context length ${c.seqLen}`);
   }
   const hooks = new Map<string, Float32Array>();
   if (T === 0) return { hooks };
 
-  // Embedding lookup.
-  const x = new Float32Array(T * dim);
-  for (let t = 0; t < T; t++) {
-    const id = ids[t]!;
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
-      throw new MadkitError("BAD_INPUT", `token id ${id} at position ${start + t} is outside the vocabulary 0..${vocab - 1}`);
-    }
-    x.set(w.tokenEmbedding.subarray(id * dim, (id + 1) * dim), t * dim);
-  }
-
-  const xb = new Float32Array(T * dim);
-  const q = new Float32Array(T * dim);
-  const kNew = new Float32Array(T * kvd);
-  const vNew = new Float32Array(T * kvd);
-  const att = new Float32Array(T * dim);
-  const proj = new Float32Array(T * dim);
-  const h1 = new Float32Array(T * hidden);
-  const h3 = new Float32Array(T * hidden);
-  const scratch = attentionScratch(start + T, Math.min(T, ATT_BLOCK), hs);
-  const rope = ropeTable(c);
+  const x = embedTokens(ckpt, ids, start);
+  const buf = chunkBuffers(c, start, T);
   const record = (name: string, src: Float32Array): void => {
     if (wanted.has(name)) hooks.set(name, src.slice());
   };
-
-  for (let l = 0; l < nLayers; l++) {
+  for (let l = 0; l < c.nLayers; l++) {
     record(blockHook(l, "hook_resid_pre"), x);
-
-    // Attention: q, k, v projections of the normed residual, RoPE, then causal grouped-query attention.
-    rmsnorm(xb, x, w.rmsAtt, l * dim, T, dim);
-    matmulTransB(q, xb, w.wq, l * dim * dim, T, dim, dim);
-    matmulTransB(kNew, xb, w.wk, l * kvd * dim, T, kvd, dim);
-    matmulTransB(vNew, xb, w.wv, l * kvd * dim, T, kvd, dim);
-    applyRope(q, T, dim, start, hs, rope);
-    applyRope(kNew, T, kvd, start, hs, rope);
-    const layerBase = l * seqLen * kvd;
-    cache.keys.set(kNew, layerBase + start * kvd);
-    cache.values.set(vNew, layerBase + start * kvd);
-    causalAttention(att, q, cache, layerBase, c, start, T, scratch);
-    matmulTransB(proj, att, w.wo, l * dim * dim, T, dim, dim);
-    record(blockHook(l, "hook_attn_out"), proj);
-    for (let i = 0; i < T * dim; i++) x[i] += proj[i]!;
-
-    // SwiGLU feed-forward: w2(silu(w1 x) * w3 x).
-    rmsnorm(xb, x, w.rmsFfn, l * dim, T, dim);
-    matmulTransB(h1, xb, w.w1, l * hidden * dim, T, hidden, dim);
-    matmulTransB(h3, xb, w.w3, l * hidden * dim, T, hidden, dim);
-    for (let i = 0; i < T * hidden; i++) {
-      const v = h1[i]!;
-      h1[i] = (v / (1 + Math.exp(-v))) * h3[i]!;
-    }
-    matmulTransB(proj, h1, w.w2, l * dim * hidden, T, dim, hidden);
-    record(blockHook(l, "hook_mlp_out"), proj);
-    for (let i = 0; i < T * dim; i++) x[i] += proj[i]!;
+    attentionBlock(ckpt, l, x, buf, cache, start, T);
+    record(blockHook(l, "hook_attn_out"), buf.proj);
+    addInPlace(x, buf.proj);
+    mlpBlock(ckpt, l, x, buf, T);
+    record(blockHook(l, "hook_mlp_out"), buf.proj);
+    addInPlace(x, buf.proj);
     record(blockHook(l, "hook_resid_post"), x);
   }
   cache.length = start + T;
 
   const needLogits = wanted.has(LOGITS_HOOK);
   if (!wanted.has(FINAL_NORM_HOOK) && !needLogits && !options.lastLogits) return { hooks };
-  rmsnorm(xb, x, w.rmsFinal, 0, T, dim);
+  const { xb } = buf;
+  rmsnorm(xb, x, ckpt.weights.rmsFinal, 0, T, c.dim);
   record(FINAL_NORM_HOOK, xb);
-  let lastLogits: Float32Array | undefined;
-  if (needLogits) {
-    const logits = new Float32Array(T * vocab);
-    matmulTransB(logits, xb, w.wcls, 0, T, vocab, dim);
-    hooks.set(LOGITS_HOOK, logits);
-    if (options.lastLogits) lastLogits = logits.slice((T - 1) * vocab);
-  } else if (options.lastLogits) {
-    lastLogits = new Float32Array(vocab);
-    matmulTransB(lastLogits, xb.subarray((T - 1) * dim), w.wcls, 0, 1, vocab, dim);
-  }
+  const lastLogits = classify(ckpt, xb, T, needLogits ? hooks : null, Boolean(options.lastLogits));
   return lastLogits ? { hooks, lastLogits } : { hooks };
+}
+
+/** The requested hook names as a set; UNKNOWN_HOOK naming the model's hooks when one is not among them. */
+function checkedHooks(c: Llama2cConfig, requested: Iterable<string>): Set<string> {
+  const wanted = new Set(requested);
+  const known = new Set(llama2cHookNames(c));
+  for (const h of wanted) {
+    if (!known.has(h)) {
+      throw new MadkitError("UNKNOWN_HOOK", `unknown hook '${h}'; this model's hook points are: ${[...known].join(", ")}`);
+    }
+  }
+  return wanted;
+}
+
+/** The residual stream [T, dim] at the embedding: one row of the token embedding per id. */
+function embedTokens(ckpt: Llama2cCheckpoint, ids: ArrayLike<number>, start: number): Float32Array {
+  const { dim, vocabSize: vocab } = ckpt.config;
+  const x = new Float32Array(ids.length * dim);
+  for (let t = 0; t < ids.length; t++) {
+    const id = ids[t]!;
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new MadkitError("BAD_INPUT", `token id ${id} at position ${start + t} is outside the vocabulary 0..${vocab - 1}`);
+    }
+    x.set(ckpt.weights.tokenEmbedding.subarray(id * dim, (id + 1) * dim), t * dim);
+  }
+  return x;
+}
+
+/** Work buffers of one chunk of T positions, flat row-major [T, width], reused by every layer. */
+interface ChunkBuffers {
+  readonly xb: Float32Array; // [T, dim]: the normed residual
+  readonly q: Float32Array; // [T, dim]
+  readonly kNew: Float32Array; // [T, kvDim]
+  readonly vNew: Float32Array; // [T, kvDim]
+  readonly att: Float32Array; // [T, dim]
+  readonly proj: Float32Array; // [T, dim]: the block's output, added to the residual
+  readonly h1: Float32Array; // [T, hidden]
+  readonly h3: Float32Array; // [T, hidden]
+  readonly scratch: AttentionScratch;
+  readonly rope: { cos: Float32Array; sin: Float32Array };
+}
+
+function chunkBuffers(c: Llama2cConfig, start: number, T: number): ChunkBuffers {
+  const { dim, hiddenDim: hidden } = c;
+  const kvd = kvDim(c);
+  return {
+    xb: new Float32Array(T * dim),
+    q: new Float32Array(T * dim),
+    kNew: new Float32Array(T * kvd),
+    vNew: new Float32Array(T * kvd),
+    att: new Float32Array(T * dim),
+    proj: new Float32Array(T * dim),
+    h1: new Float32Array(T * hidden),
+    h3: new Float32Array(T * hidden),
+    scratch: attentionScratch(start + T, Math.min(T, ATT_BLOCK), headSize(c)),
+    rope: ropeTable(c),
+  };
+}
+
+/**
+ * Layer l's attention into buf.proj: q, k, v projections of the normed residual, RoPE, the new keys and
+ * values appended to the cache, causal grouped-query attention, then the output projection.
+ */
+function attentionBlock(ckpt: Llama2cCheckpoint, l: number, x: Float32Array, buf: ChunkBuffers, cache: KvCache, start: number, T: number): void {
+  const c = ckpt.config;
+  const w = ckpt.weights;
+  const { dim, seqLen } = c;
+  const hs = headSize(c);
+  const kvd = kvDim(c);
+  const { xb, q, kNew, vNew, att, proj } = buf;
+  rmsnorm(xb, x, w.rmsAtt, l * dim, T, dim);
+  matmulTransB(q, xb, w.wq, l * dim * dim, T, dim, dim);
+  matmulTransB(kNew, xb, w.wk, l * kvd * dim, T, kvd, dim);
+  matmulTransB(vNew, xb, w.wv, l * kvd * dim, T, kvd, dim);
+  applyRope(q, T, dim, start, hs, buf.rope);
+  applyRope(kNew, T, kvd, start, hs, buf.rope);
+  const layerBase = l * seqLen * kvd;
+  cache.keys.set(kNew, layerBase + start * kvd);
+  cache.values.set(vNew, layerBase + start * kvd);
+  causalAttention(att, q, cache, layerBase, c, start, T, buf.scratch);
+  matmulTransB(proj, att, w.wo, l * dim * dim, T, dim, dim);
+}
+
+/** Layer l's SwiGLU feed-forward into buf.proj: w2(silu(w1 x) * w3 x) of the normed residual. */
+function mlpBlock(ckpt: Llama2cCheckpoint, l: number, x: Float32Array, buf: ChunkBuffers, T: number): void {
+  const w = ckpt.weights;
+  const { dim, hiddenDim: hidden } = ckpt.config;
+  const { xb, h1, h3, proj } = buf;
+  rmsnorm(xb, x, w.rmsFfn, l * dim, T, dim);
+  matmulTransB(h1, xb, w.w1, l * hidden * dim, T, hidden, dim);
+  matmulTransB(h3, xb, w.w3, l * hidden * dim, T, hidden, dim);
+  for (let i = 0; i < T * hidden; i++) {
+    const v = h1[i]!;
+    h1[i] = (v / (1 + Math.exp(-v))) * h3[i]!;
+  }
+  matmulTransB(proj, h1, w.w2, l * dim * hidden, T, dim, hidden);
+}
+
+/** x += y, elementwise over x. */
+function addInPlace(x: Float32Array, y: Float32Array): void {
+  for (let i = 0; i < x.length; i++) x[i] += y[i]!;
+}
+
+/**
+ * The classifier on the final-normed rows xb [T, dim]: every position's logits into `hooks` when given,
+ * and the last position's logits returned when `wantLast` (computed alone when the rest are not needed).
+ */
+function classify(ckpt: Llama2cCheckpoint, xb: Float32Array, T: number, hooks: Map<string, Float32Array> | null, wantLast: boolean): Float32Array | undefined {
+  const { dim, vocabSize: vocab } = ckpt.config;
+  const wcls = ckpt.weights.wcls;
+  if (hooks) {
+    const logits = new Float32Array(T * vocab);
+    matmulTransB(logits, xb, wcls, 0, T, vocab, dim);
+    hooks.set(LOGITS_HOOK, logits);
+    return wantLast ? logits.slice((T - 1) * vocab) : undefined;
+  }
+  if (!wantLast) return undefined;
+  const lastLogits = new Float32Array(vocab);
+  matmulTransB(lastLogits, xb.subarray((T - 1) * dim), wcls, 0, 1, vocab, dim);
+  return lastLogits;
 }

@@ -11,7 +11,7 @@ import type { ActivationSource, ForwardOptions, ForwardResult, HookPoint, ModelI
 import { readLlama2cCheckpoint, type Llama2cCheckpoint } from "./checkpoint.js";
 import { createKvCache, forwardChunk, llama2cHookNames } from "./forward.js";
 import { Llama2cSampler, type SamplerOptions } from "./sampler.js";
-import { BOS_ID, checkTokenizerFits, decode, decodePiece, encode, readLlama2cTokenizer, type Llama2cTokenizer } from "./tokenizer.js";
+import { BOS_ID, checkTokenizerFits, decode, decodePiece, encode, readLlama2cTokenizer, unknownCharacters, type Llama2cTokenizer } from "./tokenizer.js";
 
 export interface GenerateOptions extends SamplerOptions {
   /** Tokens to produce after the prompt (fewer when BOS is sampled or the context fills up). */
@@ -83,7 +83,12 @@ export class Llama2cSource implements ActivationSource {
     const activations: Map<string, Matrix<Float32Array>>[] = [];
     const tokenCounts: number[] = [];
     const truncated: boolean[] = [];
+    const unknownTokens: number[] = [];
+    const unknownShare: number[] = [];
     for (const text of texts) {
+      const unknown = unknownCharacters(this.tokenizer, text);
+      unknownTokens.push(unknown.tokens);
+      unknownShare.push(unknown.share);
       const { ids, truncated: cut } = this.contextIds(text);
       const { hooks } = forwardChunk(this.checkpoint, ids, { hooks: names });
       if (wantNll || wantEntropy) {
@@ -97,7 +102,7 @@ export class Llama2cSource implements ActivationSource {
       tokenCounts.push(ids.length);
       truncated.push(cut);
     }
-    return { activations, tokenCounts, truncated };
+    return { activations, tokenCounts, truncated, unknownTokens, unknownShare };
   }
 
   /** Logits at every position of `ids` (BOS included by the caller), as [ids x vocab]. */

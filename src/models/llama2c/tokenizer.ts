@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { MadkitError } from "../../errors.js";
+import { unknownShareOf, visibleLength } from "../unknown-share.js";
 
 export const UNK_ID = 0;
 export const BOS_ID = 1;
@@ -155,6 +156,30 @@ export function encode(tok: Llama2cTokenizer, text: string, bos = true, eos = fa
   }
   if (eos) ids.push(EOS_ID);
   return Int32Array.from(ids);
+}
+
+/**
+ * What of `text` this vocabulary cannot read: the <unk> tokens `encode` emits (one per code point missing from a
+ * vocabulary without byte pieces) and the share of visible characters they stand for. With byte fallback every
+ * byte has a piece, so nothing is unknown (share 0, or 1 for a text with no visible character).
+ */
+export function unknownCharacters(tok: Llama2cTokenizer, text: string): { tokens: number; share: number } {
+  const chars = visibleLength(text);
+  if (tok.byteFallback) return { tokens: 0, share: unknownShareOf(0, chars) };
+  const bytes = Buffer.from(text, "utf8");
+  let tokens = 0;
+  let unknownChars = 0;
+  for (let start = 0; start < bytes.length; ) {
+    let end = start + 1;
+    while (end < bytes.length && (bytes[end]! & 0xc0) === 0x80 && end - start < 4) end++;
+    const cp = bytes.subarray(start, end);
+    if (!tok.lookup.has(cp.toString("latin1"))) {
+      tokens++;
+      unknownChars += visibleLength(cp.toString("utf8"));
+    }
+    start = end;
+  }
+  return { tokens, share: unknownShareOf(unknownChars, chars) };
 }
 
 /** Push the piece's id, or (run.c's byte fallback) one id per byte of a code point missing from the vocabulary. */

@@ -54,7 +54,8 @@ import type {
   Tokenization,
 } from "../source.js";
 import { loadGraphModelFromFiles, readGraphModelFiles } from "./graph-model-files.js";
-import { SentencePieceUnigram } from "./sentencepiece-unigram.js";
+import { visibleLength, unknownShareOf } from "../unknown-share.js";
+import { SentencePieceUnigram, UNKNOWN_ID, type UnigramEncoding } from "./sentencepiece-unigram.js";
 import { tf, withBackend, type TfjsBackend } from "./tfjs-backend.js";
 
 /** One 512-d vector per input: the encoder's L2-normalised output. */
@@ -205,6 +206,25 @@ async function runSparse(
   }
 }
 
+/**
+ * Unknown tokens of one encoding (a merged run of unknown characters is one token) and the share of its visible
+ * characters they cover: Japanese, Chinese, emoji, a zero-width space or NUL are all outside this vocabulary.
+ */
+function unknownOf(enc: UnigramEncoding): { tokens: number; share: number } {
+  let tokens = 0;
+  let unknownChars = 0;
+  let chars = 0;
+  enc.ids.forEach((id, k) => {
+    const n = visibleLength(enc.pieces[k]!);
+    chars += n;
+    if (id === UNKNOWN_ID) {
+      tokens++;
+      unknownChars += n;
+    }
+  });
+  return { tokens, share: unknownShareOf(unknownChars, chars) };
+}
+
 class UseLiteSource implements ActivationSource {
   private disposed = false;
   constructor(
@@ -232,8 +252,10 @@ class UseLiteSource implements ActivationSource {
     const chosen = resolveHooks(options.hooks, this.hooks());
     const wanted = this.table.filter((e) => chosen.some((c) => c.name === e.point.name));
     const inputs = texts.map((t) => {
-      const ids = this.tokenizer.encode(t).ids;
-      return ids.length > CONTEXT_LENGTH ? { ids: ids.slice(0, CONTEXT_LENGTH), truncated: true } : { ids, truncated: false };
+      const enc = this.tokenizer.encode(t);
+      const ids = enc.ids;
+      const unknown = unknownOf(enc);
+      return ids.length > CONTEXT_LENGTH ? { ids: ids.slice(0, CONTEXT_LENGTH), truncated: true, unknown } : { ids, truncated: false, unknown };
     });
     const activations: Map<string, Matrix<Float32Array>>[] = inputs.map(() => new Map());
 
@@ -260,6 +282,8 @@ class UseLiteSource implements ActivationSource {
       activations: activations as InputActivations[],
       tokenCounts: inputs.map((x) => x.ids.length),
       truncated: inputs.map((x) => x.truncated),
+      unknownTokens: inputs.map((x) => x.unknown.tokens),
+      unknownShare: inputs.map((x) => x.unknown.share),
     };
   }
 
