@@ -276,7 +276,8 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
   }
 }
 
-function parseHeader(file: string, fd: number): SafetensorsHeader {
+/** The header's JSON object and where the data section starts, after checking the file and the length field. */
+function readHeaderObject(file: string, fd: number): { parsed: object; dataStart: number; size: number } {
   const stat = fstatSync(fd);
   if (!stat.isFile()) throw corrupt(file, `is ${stat.isDirectory() ? "a folder" : "not a regular file"}, expected a safetensors file`);
   const size = stat.size;
@@ -307,48 +308,52 @@ function parseHeader(file: string, fd: number): SafetensorsHeader {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw corrupt(file, "header must be a JSON object mapping tensor names to {dtype, shape, data_offsets}");
   }
-  const dataStart = 8 + headerLen;
-  const dataLen = size - dataStart;
-  const metadata: Record<string, string> = {};
-  const tensors: TensorInfo[] = [];
-  for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
-    if (name === "__metadata__") {
-      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw corrupt(file, "__metadata__ must be an object of strings");
-      for (const [k, v] of Object.entries(raw)) {
-        if (typeof v !== "string") throw corrupt(file, `__metadata__.${k} must be a string, found ${typeof v}`);
-        setOwn(metadata, k, v);
-      }
-      continue;
-    }
-    const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof t !== "object" || t === null) throw corrupt(file, `tensor '${name}' entry must be an object`);
-    if (typeof t.dtype !== "string" || !(t.dtype in BYTES)) {
-      throw corrupt(file, `tensor '${name}' has dtype ${JSON.stringify(t.dtype)}, expected one of ${Object.keys(BYTES).join(", ")}`);
-    }
-    const dtype = t.dtype as SafetensorsDtype;
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw corrupt(file, `tensor '${name}' has shape ${JSON.stringify(t.shape)}, expected a list of non-negative integers`);
-    }
-    const offs = t.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[0] > offs[1]) {
-      throw corrupt(file, `tensor '${name}' has data_offsets ${JSON.stringify(offs)}, expected [begin, end] with 0 <= begin <= end`);
-    }
-    const shape = t.shape as number[];
-    const need = shape.includes(0) ? 0 : shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
-    if (!Number.isSafeInteger(need)) {
-      throw corrupt(file, `tensor '${name}' has shape [${shape.join(", ")}], too large for any file (${dtype} elements overflow)`);
-    }
-    if (offs[1] - offs[0] !== need) {
-      throw corrupt(
-        file,
-        `tensor '${name}' (${dtype} [${shape.join(", ")}]) needs ${need} bytes, its data_offsets [${offs[0]}, ${offs[1]}] span ${offs[1] - offs[0]}`,
-      );
-    }
-    if (offs[1] > dataLen) {
-      throw corrupt(file, `tensor '${name}' ends at data byte ${offs[1]}, but the data section has only ${dataLen} bytes (truncated?)`);
-    }
-    tensors.push({ name, dtype, shape, begin: offs[0], end: offs[1] });
+  return { parsed, dataStart: 8 + headerLen, size };
+}
+
+/** Copies the `__metadata__` entry's string values into `metadata`. */
+function readMetadata(file: string, raw: unknown, metadata: Record<string, string>): void {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw corrupt(file, "__metadata__ must be an object of strings");
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== "string") throw corrupt(file, `__metadata__.${k} must be a string, found ${typeof v}`);
+    setOwn(metadata, k, v);
   }
+}
+
+/** One tensor entry: dtype, shape, offsets, the byte count they imply, and its end inside the data section. */
+function checkTensorEntry(file: string, name: string, raw: unknown, dataLen: number): TensorInfo {
+  const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  if (typeof t !== "object" || t === null) throw corrupt(file, `tensor '${name}' entry must be an object`);
+  if (typeof t.dtype !== "string" || !(t.dtype in BYTES)) {
+    throw corrupt(file, `tensor '${name}' has dtype ${JSON.stringify(t.dtype)}, expected one of ${Object.keys(BYTES).join(", ")}`);
+  }
+  const dtype = t.dtype as SafetensorsDtype;
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw corrupt(file, `tensor '${name}' has shape ${JSON.stringify(t.shape)}, expected a list of non-negative integers`);
+  }
+  const offs = t.data_offsets;
+  if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isInteger(d) && d >= 0) || offs[0] > offs[1]) {
+    throw corrupt(file, `tensor '${name}' has data_offsets ${JSON.stringify(offs)}, expected [begin, end] with 0 <= begin <= end`);
+  }
+  const shape = t.shape as number[];
+  const need = shape.includes(0) ? 0 : shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
+  if (!Number.isSafeInteger(need)) {
+    throw corrupt(file, `tensor '${name}' has shape [${shape.join(", ")}], too large for any file (${dtype} elements overflow)`);
+  }
+  if (offs[1] - offs[0] !== need) {
+    throw corrupt(
+      file,
+      `tensor '${name}' (${dtype} [${shape.join(", ")}]) needs ${need} bytes, its data_offsets [${offs[0]}, ${offs[1]}] span ${offs[1] - offs[0]}`,
+    );
+  }
+  if (offs[1] > dataLen) {
+    throw corrupt(file, `tensor '${name}' ends at data byte ${offs[1]}, but the data section has only ${dataLen} bytes (truncated?)`);
+  }
+  return { name, dtype, shape, begin: offs[0], end: offs[1] };
+}
+
+/** Sorts `tensors` by offset and checks they tile the data section exactly, with no gaps, overlaps or trailing bytes. */
+function checkTiling(file: string, tensors: TensorInfo[], dataLen: number): void {
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expect = 0;
   for (const t of tensors) {
@@ -360,6 +365,18 @@ function parseHeader(file: string, fd: number): SafetensorsHeader {
   if (expect !== dataLen) {
     throw corrupt(file, `tensors cover ${expect} data bytes, but the data section has ${dataLen} (trailing garbage or truncated)`);
   }
+}
+
+function parseHeader(file: string, fd: number): SafetensorsHeader {
+  const { parsed, dataStart, size } = readHeaderObject(file, fd);
+  const dataLen = size - dataStart;
+  const metadata: Record<string, string> = {};
+  const tensors: TensorInfo[] = [];
+  for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
+    if (name === "__metadata__") readMetadata(file, raw, metadata);
+    else tensors.push(checkTensorEntry(file, name, raw, dataLen));
+  }
+  checkTiling(file, tensors, dataLen);
   return { file, tensors, metadata, dataStart };
 }
 

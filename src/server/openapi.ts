@@ -20,6 +20,7 @@ function secured(role: string, op: Record<string, unknown>): Record<string, unkn
   };
 }
 
+// Long by design: one data literal (the OpenAPI schemas and paths), read top to bottom against the routes; splitting it would scatter the document.
 export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHook[]): Record<string, unknown> {
   const activations = {
     type: "object",
