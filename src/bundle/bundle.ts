@@ -433,8 +433,17 @@ function offeredHooks(options: FitBundleOptions): { points: HookPoint[]; where: 
   };
 }
 
-/** Fit one detector per hook on the trusted split, calibrate per-hook and combined scores on the held-out split. */
-export function fitBundle(options: FitBundleOptions): FittedBundle {
+interface FitSettings {
+  readonly fraction: number;
+  readonly seed: number;
+  readonly combiner: Combiner;
+  readonly alpha: number;
+  readonly pooling: Pooling | undefined;
+  readonly model: FitBundleOptions["model"];
+}
+
+/** The options checked, with the defaults filled in. */
+function fitSettings(options: FitBundleOptions): FitSettings {
   if ((options.store === undefined) === (options.matrices === undefined)) {
     throw new MadkitError("BAD_ARGUMENT", "fitBundle: give exactly one of `store` or `matrices`");
   }
@@ -452,7 +461,11 @@ export function fitBundle(options: FitBundleOptions): FittedBundle {
     throw new MadkitError("NOT_SUPPORTED", `${store ? store.dir : "fitBundle"}: activations pooled 'all' hold one row per token; a bundle scores one row per input — extract with --pool last or mean`);
   }
   const model = store ? store.index.model : options.model;
+  return { fraction, seed, combiner, alpha, pooling, model };
+}
 
+/** The hooks the bundle will read (resolved against what the store or map offers, each name once) and a reader. */
+function chosenHooks(options: FitBundleOptions): { chosen: HookPoint[]; where: string; read: (name: string) => Matrix } {
   const { points, where } = offeredHooks(options);
   let chosen: HookPoint[];
   try {
@@ -465,66 +478,90 @@ export function fitBundle(options: FitBundleOptions): FittedBundle {
   }
   const dup = duplicateName(chosen.map((h) => h.name));
   if (dup) throw new MadkitError("BAD_INPUT", `${where} offers hook '${dup.name}' twice; a bundle needs each hook name once`);
-  const read = (name: string): Matrix => (store ? store.readHook(name) : options.matrices!.get(name)!);
+  const store = options.store;
+  return { chosen, where, read: (name) => (store ? store.readHook(name) : options.matrices!.get(name)!) };
+}
 
-  let n = -1;
-  const rng = new SeededRng(seed);
-  let perm: Int32Array | undefined;
-  let trainIdx: Int32Array, normIdx: Int32Array, calIdx: Int32Array;
+interface RowSplit {
+  /** Trusted inputs: every hook must have this many rows. */
+  readonly n: number;
+  readonly trainIdx: Int32Array;
+  readonly normIdx: Int32Array;
+  readonly calIdx: Int32Array;
+}
+
+/** One seeded permutation of the n trusted inputs into fit, normalise and calibrate rows. */
+function splitTrusted(n: number, nHooks: number, settings: FitSettings, where: string): RowSplit {
+  const { fraction } = settings;
+  const nCal = Math.round(fraction * n);
+  const nNorm = nHooks > 1 ? Math.floor(nCal / 2) : nCal;
+  if (nCal < 2 || n - nCal < 2 || (nHooks > 1 && nCal - nNorm < 1) || nNorm < 1) {
+    throw new MadkitError(
+      "BAD_INPUT",
+      `${where}: ${n} trusted inputs leave ${n - nCal} to fit and ${nCal} to calibrate (fraction ${fraction}); need at least 2 of each`,
+    );
+  }
+  const perm = new SeededRng(settings.seed).permutation(n);
+  return {
+    n,
+    trainIdx: perm.subarray(nCal),
+    normIdx: perm.subarray(0, nNorm),
+    // One hook: the normaliser and the combined calibration share the whole held-out split (see the header).
+    calIdx: nHooks > 1 ? perm.subarray(nNorm, nCal) : perm.subarray(0, nCal),
+  };
+}
+
+/** The combined held-out scores' calibration; refuses an α it can never flag at. */
+function combinedCalibration(combiner: Combiner, calScores: readonly Float64Array[], normalisers: readonly HookNormaliser[], rows: number, alpha: number): ConformalCalibration {
+  // With one hook, calScores[0] is already the held-out scores (sorted), i.e. the same rows as calIdx.
+  const terms = new Float64Array(normalisers.length);
+  const combined = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) combined[i] = reduceTerms(combiner, hookTerms(combiner, calScores, normalisers, i, terms));
+  const calibration = new ConformalCalibration(combined, "combined held-out scores");
+  // A bundle whose own α can never flag would serve "normal" for everything: refuse it here, where the fix
+  // (a larger α, a larger --calibration share or more trusted inputs) is still cheap.
+  calibration.requireAlpha(alpha, "the held-out split");
+  return calibration;
+}
+
+/** Fit one detector per hook on the trusted split, calibrate per-hook and combined scores on the held-out split. */
+export function fitBundle(options: FitBundleOptions): FittedBundle {
+  const settings = fitSettings(options);
+  const { chosen, where, read } = chosenHooks(options);
+  let split: RowSplit | undefined;
   const hooks: BundleHook[] = [];
   const detectors: FittedDetector[] = [];
   const normalisers: HookNormaliser[] = [];
   const calScores: Float64Array[] = [];
   for (const [k, h] of chosen.entries()) {
     const m = read(h.name);
-    if (n < 0) {
-      n = m.rows;
-      const nCal = Math.round(fraction * n);
-      const nNorm = chosen.length > 1 ? Math.floor(nCal / 2) : nCal;
-      if (nCal < 2 || n - nCal < 2 || (chosen.length > 1 && nCal - nNorm < 1) || nNorm < 1) {
-        throw new MadkitError(
-          "BAD_INPUT",
-          `${where}: ${n} trusted inputs leave ${n - nCal} to fit and ${nCal} to calibrate (fraction ${fraction}); need at least 2 of each`,
-        );
-      }
-      perm = rng.permutation(n);
-      trainIdx = perm.subarray(nCal);
-      normIdx = perm.subarray(0, nNorm);
-      // One hook: the normaliser and the combined calibration share the whole held-out split (see the header).
-      calIdx = chosen.length > 1 ? perm.subarray(nNorm, nCal) : perm.subarray(0, nCal);
-    } else if (m.rows !== n) {
-      throw new MadkitError("DIMENSION_MISMATCH", `${where}: hook '${h.name}' has ${m.rows} rows, '${chosen[0]!.name}' has ${n}; every hook needs one row per input`);
+    split ??= splitTrusted(m.rows, chosen.length, settings, where);
+    if (m.rows !== split.n) {
+      throw new MadkitError("DIMENSION_MISMATCH", `${where}: hook '${h.name}' has ${m.rows} rows, '${chosen[0]!.name}' has ${split.n}; every hook needs one row per input`);
     }
     const bad = firstBad(m);
     if (bad >= 0) {
       throw new MadkitError("NON_FINITE", `${where}: hook '${h.name}', input row ${Math.floor(bad / m.cols)}, unit ${bad % m.cols} is ${m.data[bad]}; activations must be finite`);
     }
     const spec = typeof options.detector === "function" ? options.detector(h.name) : options.detector;
-    const det = spec.fit(takeRows(m, trainIdx!));
+    const det = spec.fit(takeRows(m, split.trainIdx));
     hooks.push({ name: h.name, dim: m.cols });
     detectors.push(det);
-    normalisers.push(HookNormaliser.of(det.score(takeRows(m, normIdx!)), `hook '${h.name}' held-out scores`));
-    calScores.push(chosen.length > 1 ? det.score(takeRows(m, calIdx!)) : normalisers[k]!.calibration.sorted.slice());
+    normalisers.push(HookNormaliser.of(det.score(takeRows(m, split.normIdx)), `hook '${h.name}' held-out scores`));
+    calScores.push(chosen.length > 1 ? det.score(takeRows(m, split.calIdx)) : normalisers[k]!.calibration.sorted.slice());
     options.onHookFitted?.(h.name, k + 1, chosen.length);
   }
-  // With one hook, calScores[0] is already the held-out scores (sorted), i.e. the same rows as calIdx.
-  const terms = new Float64Array(hooks.length);
-  const combined = new Float64Array(calIdx!.length);
-  for (let i = 0; i < combined.length; i++) combined[i] = reduceTerms(combiner, hookTerms(combiner, calScores, normalisers, i, terms));
-  const calibration = new ConformalCalibration(combined, "combined held-out scores");
-  // A bundle whose own α can never flag would serve "normal" for everything: refuse it here, where the fix
-  // (a larger α, a larger --calibration share or more trusted inputs) is still cheap.
-  calibration.requireAlpha(alpha, "the held-out split");
+  const calibration = combinedCalibration(settings.combiner, calScores, normalisers, split!.calIdx.length, settings.alpha);
   return new FittedBundle(hooks, detectors, normalisers, calibration, {
-    model: model ? { id: model.id, revision: model.revision, format: model.format } : undefined,
-    pooling,
-    combiner,
-    alpha,
-    calibrationFraction: fraction,
-    seed,
-    nTrain: trainIdx!.length,
-    nNormalise: normIdx!.length,
-    nCalibrate: calIdx!.length,
+    model: settings.model ? { id: settings.model.id, revision: settings.model.revision, format: settings.model.format } : undefined,
+    pooling: settings.pooling,
+    combiner: settings.combiner,
+    alpha: settings.alpha,
+    calibrationFraction: settings.fraction,
+    seed: settings.seed,
+    nTrain: split!.trainIdx.length,
+    nNormalise: split!.normIdx.length,
+    nCalibrate: split!.calIdx.length,
     createdAt: new Date().toISOString(),
   });
 }
