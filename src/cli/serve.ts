@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { MadkitError } from "../errors.js";
 import { LOG_LEVELS, requestLogger } from "../server/front-door.js";
+import { DEFAULT_MAX_UNKNOWN_SHARE } from "../server/scorer.js";
 import { startMonitor } from "../server/service.js";
 import { DEFAULT_LIMITS } from "../server/schemas.js";
 import type { CliIo } from "./cli-io.js";
@@ -26,6 +27,14 @@ interface ServeFlags {
   burst: number;
   maxQueue: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  maxUnknownShare: number;
+}
+
+/** A share in [0, 1], written as a plain decimal. */
+export function unitIntervalFlag(value: string): number {
+  const n = /^(0|1|0?\.\d+|1\.0*)$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
+  return n;
 }
 
 /** A TCP port: an integer in [0, 65535] (0 picks a free one). */
@@ -73,6 +82,7 @@ export function serveCommand(program: Command, io: CliIo): Command {
     .option("--rate-limit <n>", "requests per second per token, sustained, before answering 429 (0: no limit)", intFlag(0), DEFAULT_LIMITS.ratePerToken)
     .option("--burst <n>", "requests a token may send at once before --rate-limit applies", intFlag(1), DEFAULT_LIMITS.burstPerToken)
     .option("--max-queue <n>", "unlabelled items in the review queue at which scoring answers 429 (0: no cap)", intFlag(0), DEFAULT_LIMITS.maxQueue)
+    .option("--max-unknown-share <fraction>", "flag (for review) text whose share of tokens the model cannot read exceeds this, in [0, 1]", unitIntervalFlag, DEFAULT_MAX_UNKNOWN_SHARE)
     .option("--log-level <level>", `request log on stderr, one JSON line per request (${LOG_LEVELS.join(", ")})`, choiceFlag(LOG_LEVELS), "info")
     .action(async (flags: ServeFlags, command: Command) => {
       // The fallback to a default bundle is for the default folder only: a --detector the user typed must
@@ -91,6 +101,7 @@ export function serveCommand(program: Command, io: CliIo): Command {
         port: flags.port,
         alpha: flags.alpha,
         adminToken: process.env.MADKIT_ADMIN_TOKEN,
+        maxUnknownShare: flags.maxUnknownShare,
         limits: {
           maxConcurrent: flags.maxConcurrent,
           maxBodyBytes: flags.maxBody,

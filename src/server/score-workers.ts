@@ -8,8 +8,9 @@
 // queue here and go to the first idle worker; batches that queued while every worker was busy go together
 // (up to `maxRows` inputs), so batches still grow under load. A batch whose requests were all abandoned
 // (their time limit passed, their clients left) is cancelled: the worker stops at its next model call (at
-// most TEXTS_PER_FORWARD texts later) and, if it has not stopped within `cancelGraceMs`, it is terminated and
-// a fresh one started. Nothing an abandoned request scored is returned to it or stored.
+// most TEXTS_PER_FORWARD texts later) and, if it has not stopped within `cancelGraceMs`, a fresh one takes
+// its place at once and the old one is terminated when it reaches a safe point (see `whenQuiet`). Nothing an
+// abandoned request scored is returned to it or stored.
 //
 // Scores are the same as on the calling thread: the worker runs the same MonitorScorer.scoreGroups on a
 // bundle saved and loaded bit for bit (test). The probe, which changes while the service runs, is applied on
@@ -51,14 +52,7 @@ export interface ScoreWorkersOptions {
   readonly cancelGraceMs?: number;
   /** OpenBLAS threads per call in each worker (default 1). */
   readonly blasThreads?: number;
-  /**
-   * Nice value of the worker threads on Linux (default 10; 0 leaves them alone): under CPU contention the
-   * event-loop thread, which answers HTTP, runs first.
-   */
-  readonly niceness?: number;
 }
-
-export const DEFAULT_WORKER_NICENESS = 0;
 
 interface Job {
   readonly groups: readonly (readonly GroupInput[])[];
@@ -79,6 +73,29 @@ interface Slot {
   readonly worker: Worker;
   state: "starting" | "ready" | "busy" | "gone";
   inFlight?: InFlight;
+}
+
+/** How long a retired worker may take to reach a safe point before it is terminated anyway. */
+const HARD_KILL_MS = 30_000;
+
+/**
+ * Resolves when `worker` next answers (it started, or finished or abandoned its batch) or exits, or after
+ * `maxMs`. Terminating a thread while it loads or calls a native addon (koffi, for OpenBLAS) can abort the
+ * whole process (node-addon-api's napi_throw fails fatally on a terminating thread: seen when a monitor was
+ * closed while its worker was still loading), so a worker is terminated only at such a point.
+ */
+function whenQuiet(worker: Worker, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      worker.off("message", done);
+      worker.off("exit", done);
+      resolve();
+    };
+    const timer = setTimeout(done, maxMs);
+    worker.on("message", done);
+    worker.once("exit", done);
+  });
 }
 
 export class ScoreWorkers implements ScoreRunner {
@@ -113,7 +130,7 @@ export class ScoreWorkers implements ScoreRunner {
       this.removeBundle();
       throw e;
     }
-    this.init = { ...init, mode: "score", bundleDir: path.join(dir, "bundle"), blasThreads: options.blasThreads ?? 1, niceness: options.niceness ?? DEFAULT_WORKER_NICENESS };
+    this.init = { ...init, mode: "score", bundleDir: path.join(dir, "bundle"), blasThreads: options.blasThreads ?? 1 };
     for (let k = 0; k < this.threads; k++) this.spawn();
     scorer.onClose(() => this.close());
   }
@@ -160,6 +177,7 @@ export class ScoreWorkers implements ScoreRunner {
   }
 
   private onReply(slot: Slot, m: WorkerReply): void {
+    if (slot.state === "gone") return;
     if (m.type === "ready") {
       slot.state = "ready";
       this.pump();
@@ -170,7 +188,8 @@ export class ScoreWorkers implements ScoreRunner {
       // tries a fresh worker).
       const e = fromWire(m.error);
       for (const job of this.queue.splice(0)) this.settle(job, undefined, e);
-      void this.retire(slot, e);
+      this.onGone(slot, e);
+      void slot.worker.terminate();
       return;
     }
     const flight = slot.inFlight;
@@ -277,10 +296,16 @@ export class ScoreWorkers implements ScoreRunner {
     flight.killTimer.unref();
   }
 
-  /** Terminate one worker; a replacement starts unless the service is closing or the worker never started. */
+  /**
+   * Take one worker out of service (its batch fails; a replacement starts unless the service is closing or the
+   * worker never started) and terminate it once that is safe: see `whenQuiet`.
+   */
   private async retire(slot: Slot, why: Error): Promise<void> {
     if (slot.state === "gone") return;
+    const busy = slot.state === "starting" || slot.state === "busy";
+    if (slot.inFlight) Atomics.store(slot.inFlight.cancel, 0, 1);
     this.onGone(slot, why);
+    if (busy) await whenQuiet(slot.worker, HARD_KILL_MS);
     await slot.worker.terminate();
   }
 
@@ -309,7 +334,7 @@ export function trainProbeInWorker(
 ): Promise<LogisticProbe> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const init: WorkerInit = { mode: "train", niceness: DEFAULT_WORKER_NICENESS };
+    const init: WorkerInit = { mode: "train" };
     const worker = startWorker(init);
     let done = false;
     const finish = (fn: () => void) => {

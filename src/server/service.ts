@@ -101,6 +101,8 @@ export interface StartMonitorOptions {
    * characters (tokenStrengthProblem), and not a revoked token.
    */
   readonly adminToken?: string;
+  /** Flag text whose unknown-token share exceeds this (default DEFAULT_MAX_UNKNOWN_SHARE). */
+  readonly maxUnknownShare?: number;
   /** Start-up lines for a person. */
   readonly log?: (line: string) => void;
   /** The request log (default: JSON lines on stderr at level info). */
@@ -155,17 +157,18 @@ export async function startMonitor(options: StartMonitorOptions): Promise<Runnin
     await source?.dispose();
     throw e;
   }
-  // Requests are scored on the event-loop thread in small batches: OpenBLAS's helper threads would make it
-  // wait for a second core that the HTTP work and the clients need (measured: p99 at 1,000 req/s open loop
-  // 28 ms with 2 BLAS threads, 12 ms with 1; npm run bench:serve).
+  // Requests are scored in small batches (on worker threads where the model can be rebuilt there, else on the
+  // event loop): OpenBLAS's helper threads would compete for the cores the HTTP work and the clients need
+  // (measured before the workers: p99 at 1,000 req/s open loop 28 ms with 2 BLAS threads, 12 ms with 1).
   limitBlasThreads(1);
   const store = await openStore(options.db);
   let running: RunningMonitor | undefined;
   try {
-    const scorer = new MonitorScorer(bundle, options.alpha ?? bundle.meta.alpha, new MonitorMetrics(), source);
+    const scorer = new MonitorScorer(bundle, options.alpha ?? bundle.meta.alpha, new MonitorMetrics(), source, { maxUnknownShare: options.maxUnknownShare });
     await restoreProbe(store, scorer);
     const plan = await planAdmin(store, options.db, options.adminToken);
     running = await listenMonitor({ store, scorer, host: options.host, port: options.port, limits: options.limits, logger: options.logger }, async () => {
+      await scorer.close();
       await source?.dispose();
     });
     // Bound: now the admin token may be written (a second instance that failed to bind wrote nothing).

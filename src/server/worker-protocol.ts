@@ -19,10 +19,8 @@ export type WorkerInit =
       readonly maxUnknownShare: number;
       /** OpenBLAS threads per call in the worker. */
       readonly blasThreads: number;
-      /** The worker thread's nice value (Linux; see score-workers.ts). */
-      readonly niceness: number;
     }
-  | { readonly mode: "train"; readonly niceness: number };
+  | { readonly mode: "train" };
 
 export interface WireError {
   readonly name: string;

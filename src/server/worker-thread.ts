@@ -3,7 +3,6 @@
 // explanations — checking the job's shared cancel flag between model calls. A "train" worker fits one probe
 // and exits. Nothing here touches HTTP or the store: the event-loop thread keeps those.
 
-import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { loadBundle } from "../bundle/bundle.js";
 import { setBackendAnnouncer } from "../linalg/active-backend.js";
@@ -20,16 +19,6 @@ const post = (m: WorkerReply) => port.postMessage(m);
 const init = workerData as WorkerInit;
 // The event-loop thread has announced the linear-algebra back end (the same choice: same environment).
 setBackendAnnouncer(() => {});
-// Below the event-loop thread's priority, so HTTP (/healthz, other clients) wins a busy core. On Linux a nice
-// value belongs to a thread (setpriority on the calling thread: measured, the main thread stays at 0); other
-// systems would apply it to the whole process, so it is left alone there.
-if (process.platform === "linux" && init.niceness !== 0) {
-  try {
-    setPriority(0, init.niceness);
-  } catch {
-    // Not permitted (a container policy): run at the normal priority.
-  }
-}
 
 if (init.mode === "train") {
   port.once("message", (msg: TrainMessage) => {
