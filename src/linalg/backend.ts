@@ -26,7 +26,8 @@ export interface LinalgBackend {
   /**
    * dsyevd("V", "L"): eigenpairs of the symmetric n x n matrix whose lower triangle (column-major) is in `a`.
    * On return `a` holds the eigenvectors column-major (vector j at a[j*n .. j*n+n]) and `w` the ascending
-   * eigenvalues. Returns LAPACK's info: 0 on success.
+   * eigenvalues. Returns LAPACK's info: 0 on success. The input must be finite: dsyevd does not report NaN
+   * (it returns NaN eigenvalues with info 0), so `symmetricEigen` checks before calling.
    */
   syevd(n: number, a: Float64Array, w: Float64Array): number;
   /** dpotrf("L"): the Cholesky factor in the lower triangle (column-major) of `a`, in place; the other triangle untouched. */

@@ -10,8 +10,7 @@
 import type { ActivationSource } from "../../models/source.js";
 import type {
   BackdoorSummary,
-  FailureExample,
-  FailureMode,
+  BenchResults,
   ResultRecord,
   RocPoints,
   ScoreHistogram,
@@ -132,19 +131,13 @@ export interface SelectedUnit {
   readonly selections: readonly Selection[];
 }
 
-/** analyse → write. */
-export interface AnalysedUnit {
-  readonly failureModes: readonly FailureMode[];
-  readonly examples: readonly FailureExample[];
-}
+/** analyse → write: the results contract's own fields. */
+export type AnalysedUnit = Pick<BenchResults, "failureModes" | "examples">;
 
-/** What a unit leaves for the write stage. */
-export interface UnitResults {
+/** What a unit leaves for the write stage: its share of the results contract's lists. */
+export type UnitResults = Pick<BenchResults, "records" | "roc" | "histograms" | "failureModes" | "examples"> & {
+  /** Its share of `BenchResults.tasks`. */
   readonly summaries: readonly TaskSummary[];
-  readonly records: readonly ResultRecord[];
-  readonly roc: readonly RocPoints[];
-  readonly histograms: readonly ScoreHistogram[];
+  /** Its share of `BenchResults.classOutSelections`. */
   readonly classOut: readonly Selection[];
-  readonly failureModes: readonly FailureMode[];
-  readonly examples: readonly FailureExample[];
-}
+};
