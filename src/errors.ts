@@ -6,6 +6,7 @@ export type MadkitErrorCode =
   | "MALFORMED_MODEL"
   | "TOKENIZER_MISMATCH"
   | "UNKNOWN_HOOK"
+  | "DEGENERATE_HOOK"
   | "UNKNOWN_MODEL"
   | "BAD_INPUT"
   | "BAD_ARGUMENT"

@@ -20,6 +20,7 @@ import { ConformalCalibration, conformalFlag } from "../eval/conformal.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import { takeRows, type Matrix } from "../linalg/matrix.js";
+import { checkHooksVary, distinctRows, type HookVariety } from "./degenerate-hooks.js";
 import { resolveHooks } from "../models/hook-names.js";
 import type { HookPoint } from "../models/source.js";
 import { SeededRng } from "../random/seeded-rng.js";
@@ -525,6 +526,18 @@ function combinedCalibration(combiner: Combiner, calScores: readonly Float64Arra
 }
 
 /** Fit one detector per hook on the trusted split, calibrate per-hook and combined scores on the held-out split. */
+/** Refuse a hook that does not vary with the input (degenerate-hooks.ts) before any detector is fitted. */
+function checkChosenHooksVary(chosen: readonly HookPoint[], read: (name: string) => Matrix, where: string, settings: FitSettings): void {
+  const variety: HookVariety[] = [];
+  let split: RowSplit | undefined;
+  for (const h of chosen) {
+    const m = read(h.name);
+    split ??= splitTrusted(m.rows, chosen.length, settings, where);
+    if (m.rows === split.n) variety.push({ name: h.name, distinct: distinctRows(m, split.trainIdx) });
+  }
+  if (split && variety.length > 0) checkHooksVary(variety, split.trainIdx.length, where);
+}
+
 export function fitBundle(options: FitBundleOptions): FittedBundle {
   const settings = fitSettings(options);
   const { chosen, where, read } = chosenHooks(options);
@@ -533,6 +546,7 @@ export function fitBundle(options: FitBundleOptions): FittedBundle {
   const detectors: FittedDetector[] = [];
   const normalisers: HookNormaliser[] = [];
   const calScores: Float64Array[] = [];
+  checkChosenHooksVary(chosen, read, where, settings);
   for (const [k, h] of chosen.entries()) {
     const m = read(h.name);
     split ??= splitTrusted(m.rows, chosen.length, settings, where);

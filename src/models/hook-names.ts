@@ -23,7 +23,9 @@ function globToRegExp(pattern: string): RegExp {
 
 /**
  * Resolve a comma-separated list of names or globs against the model's hook points, in forward order.
- * `all` selects every hook. Each pattern must match at least one hook.
+ * `all` selects every hook whose value depends on the input; a glob does the same among its matches; a hook that
+ * does not depend on the input's content (`HookPoint.inputIndependent`) is chosen only by its exact name.
+ * Each pattern must match at least one hook.
  */
 export function resolveHooks(patterns: string | readonly string[], available: readonly HookPoint[]): HookPoint[] {
   const list = (typeof patterns === "string" ? patterns.split(",") : [...patterns]).map((p) => p.trim()).filter((p) => p.length > 0);
@@ -32,19 +34,31 @@ export function resolveHooks(patterns: string | readonly string[], available: re
   }
   const chosen = new Set<string>();
   for (const pattern of list) {
-    if (pattern === "all") {
-      for (const h of available) chosen.add(h.name);
-      continue;
-    }
-    const re = globToRegExp(pattern);
-    const hits = available.filter((h) => re.test(h.name));
-    if (hits.length === 0) {
-      throw new MadkitError(
-        "UNKNOWN_HOOK",
-        `unknown hook '${pattern}'; this model's hook points are: ${available.map((h) => h.name).join(", ")}`,
-      );
-    }
-    for (const h of hits) chosen.add(h.name);
+    for (const h of hooksMatching(pattern, available)) chosen.add(h.name);
   }
   return available.filter((h) => chosen.has(h.name));
+}
+
+/** The hooks one pattern selects: an exact name, `all`, or a glob (these two skip input-independent hooks). */
+function hooksMatching(pattern: string, available: readonly HookPoint[]): readonly HookPoint[] {
+  const exact = available.filter((h) => h.name === pattern);
+  if (exact.length > 0) return exact;
+  const re = pattern === "all" ? /^/ : globToRegExp(pattern);
+  const hits = available.filter((h) => re.test(h.name));
+  if (hits.length === 0) {
+    throw new MadkitError(
+      "UNKNOWN_HOOK",
+      `unknown hook '${pattern}'; this model's hook points are: ${available.map((h) => h.name).join(", ")}`,
+    );
+  }
+  const varying = hits.filter((h) => h.inputIndependent === undefined);
+  if (varying.length === 0) {
+    const h = hits[0]!;
+    throw new MadkitError(
+      "DEGENERATE_HOOK",
+      `'${pattern}' matches only ${hits.map((x) => `'${x.name}'`).join(", ")}, which does not depend on the input (${h.inputIndependent}); ` +
+        "a detector on it sees the input's length at most — name it exactly to extract it anyway",
+    );
+  }
+  return varying;
 }

@@ -15,6 +15,11 @@ export interface HookPoint {
   readonly granularity: HookGranularity;
   /** Layer index for per-block hooks, -1 for embedding-level, `nLayers` for final hooks. */
   readonly layer: number;
+  /**
+   * Set when the hook's value does not depend on the input's content (a positional embedding: a function of the
+   * token positions alone), with the reason. `all` and globs leave such a hook out; naming it exactly includes it.
+   */
+  readonly inputIndependent?: string;
 }
 
 export interface ModelInfo {

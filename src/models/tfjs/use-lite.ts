@@ -97,9 +97,10 @@ function hookTable(): HookNode[] {
     node,
     layout,
   });
+  const positional = h("hook_pos_embed", `${LAYER(0)}AddTimingSignal/TimingSignal/concat`, "flat", D_EMBED, -1);
   const table: HookNode[] = [
     h("hook_embed", `${ENCODE}embedding_lookup`, "flat", D_EMBED, -1),
-    h("hook_pos_embed", `${LAYER(0)}AddTimingSignal/TimingSignal/concat`, "flat", D_EMBED, -1),
+    { ...positional, point: { ...positional.point, inputIndependent: "the timing signal: sines of the token positions, the same for every input of one length" } },
   ];
   for (let i = 0; i < N_LAYERS; i++) {
     const tl = `${LAYER(i)}TransformerLayer/`;
