@@ -72,12 +72,6 @@ export function fitCommand(program: Command, io: CliIo): Command {
       bundle.save(flags.out);
       const threshold = bundle.threshold();
       const m = bundle.meta;
-      if (!flags.json && threshold === Infinity) {
-        io.stderr.write(
-          `warning: ${m.nCalibrate} calibration inputs cannot flag anything at α = ${m.alpha} (needs at least ${Math.ceil(1 / m.alpha) - 1}); ` +
-            `use more trusted inputs, a larger --calibration or a larger --alpha\n`,
-        );
-      }
       const summary = {
         out: flags.out,
         detector: { kind: spec.kind, params: spec.params },

@@ -15,6 +15,13 @@ export function intFlag(min = 1, max = Number.MAX_SAFE_INTEGER): (value: string)
   };
 }
 
+/** A share in [0, 1], written as a plain decimal. */
+export function unitIntervalFlag(value: string): number {
+  const n = /^(0|1|0?\.\d+|1\.0*)$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
+  return n;
+}
+
 export function numberFlag(min = 0): (value: string) => number {
   return (value: string) => {
     const n = value.trim() === "" ? NaN : Number(value);

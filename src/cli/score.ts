@@ -1,21 +1,24 @@
 // `madkit score`: score inputs with a saved detector bundle — from an activation store, or straight from a
 // model and an input file (activations extracted in memory with the bundle's pooling) — and print per-hook
 // scores, the combined score, its conformal p-value, the threshold at α and the flag, as a table or JSONL.
+// Scoring goes through the monitor's scorer, so the command fails closed exactly as `madkit serve` does: a
+// non-finite hook score is flagged (NON_FINITE_SCORE), and so is text the model cannot read (UNREADABLE_TEXT,
+// --max-unknown-share); each record says which rule flagged it.
 
 import { Command, Option } from "commander";
 import { checkInputFile, readInputs, type InputLabel } from "../activations/input-reader.js";
-import { extractPooled } from "../activations/pooled-in-memory.js";
-import type { Pooling } from "../activations/pooling.js";
 import { openStore } from "../activations/store.js";
-import { loadBundle, type BundleScores, type FittedBundle } from "../bundle/bundle.js";
+import { loadBundle, type FittedBundle } from "../bundle/bundle.js";
 import { isMadkitError, MadkitError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Matrix } from "../linalg/matrix.js";
 import { loadModel } from "../models/registry.js";
-import type { ActivationSource } from "../models/source.js";
+import { MonitorMetrics } from "../server/metrics.js";
+import { DEFAULT_MAX_UNKNOWN_SHARE, MonitorScorer, type FailClosedReason, type TextCoverage } from "../server/scorer.js";
+import type { ItemActivations } from "../server/storage.js";
 import type { CliIo } from "./cli-io.js";
 import { openUnitFlag } from "./fit.js";
-import { intFlag } from "./flags.js";
+import { intFlag, unitIntervalFlag } from "./flags.js";
 
 interface ScoreFlags {
   detector: string;
@@ -27,6 +30,7 @@ interface ScoreFlags {
   split: "line" | "paragraph" | "auto";
   alpha?: number;
   batch: number;
+  maxUnknownShare: number;
   json?: boolean;
   out?: string;
 }
@@ -39,9 +43,14 @@ export interface ScoreRecord {
   readonly combined: number;
   readonly pValue: number;
   readonly alpha: number;
-  /** null when the calibration set is too small to flag anything at α. */
-  readonly threshold: number | null;
+  readonly threshold: number;
+  /** p ≤ α, or a fail-closed rule applied (`failClosed`). */
   readonly flagged: boolean;
+  /** --model: tokens of the text the tokenizer could not read, and their share of the text; absent for a store. */
+  readonly unknownTokens?: number;
+  readonly unknownShare?: number;
+  /** The fail-closed rules that flagged this input; absent when none applied. */
+  readonly failClosed?: readonly FailClosedReason[];
 }
 
 interface Scored {
@@ -49,36 +58,44 @@ interface Scored {
   readonly label?: InputLabel;
 }
 
-/** Score one block of inputs; a NaN activation is reported with the input's id. */
-function scoreBlock(bundle: FittedBundle, acts: ReadonlyMap<string, Matrix>, inputs: readonly Scored[], alpha: number): ScoreRecord[] {
-  let s: BundleScores;
+/** Score one block of inputs (rows of `acts` in input order); a NaN activation is reported with the input's id. */
+function scoreBlock(scorer: MonitorScorer, acts: readonly ItemActivations[], inputs: readonly Scored[], coverage: readonly (TextCoverage | undefined)[] = []): ScoreRecord[] {
+  let results;
   try {
-    s = bundle.score(acts);
+    results = scorer.scoreMany(acts, [], coverage);
   } catch (e) {
     const m = isMadkitError(e) && e.code === "NON_FINITE" ? /input row (\d+)/.exec(e.message) : null;
     if (m) throw new MadkitError("NON_FINITE", `input '${inputs[Number(m[1])]?.id}': ${e instanceof Error ? e.message : String(e)}`);
     throw e;
   }
-  const t = bundle.threshold(alpha);
-  return inputs.map((x, i) => ({
-    id: x.id,
-    ...(x.label !== undefined ? { label: x.label } : {}),
-    scores: Object.fromEntries(bundle.hooks.map((h) => [h.name, s.perHook.get(h.name)![i]!])),
-    combined: s.combined[i]!,
-    pValue: s.pValue[i]!,
-    alpha,
-    threshold: Number.isFinite(t) ? t : null,
-    flagged: bundle.flag(s.pValue[i]!, alpha),
-  }));
+  return inputs.map((x, i) => {
+    const r = results[i]!;
+    return {
+      id: x.id,
+      ...(x.label !== undefined ? { label: x.label } : {}),
+      scores: r.perHook,
+      combined: r.combined,
+      pValue: r.pValue,
+      alpha: r.alpha,
+      threshold: r.threshold,
+      flagged: r.flagged,
+      ...(r.unknownShare !== null ? { unknownTokens: r.unknownTokens!, unknownShare: r.unknownShare } : {}),
+      ...(r.failClosed ? { failClosed: r.failClosed } : {}),
+    };
+  });
 }
 
-/** Run `texts` through the model and pool each bundle hook to one row per input. */
-function checkModelHooks(source: ActivationSource, bundle: FittedBundle): void {
-  const have = new Set(source.hooks().map((h) => h.name));
-  const missing = bundle.hooks.filter((h) => !have.has(h.name)).map((h) => h.name);
-  if (missing.length > 0) {
-    throw new MadkitError("UNKNOWN_HOOK", `model '${source.info.id}' has no hook(s) ${missing.join(", ")}; its hook points are: ${[...have].join(", ")}`);
-  }
+/** The store's rows for the bundle's hooks, one record of hook → vector per input. */
+function storeRows(bundle: FittedBundle, dir: string): { acts: ItemActivations[]; inputs: Scored[] } {
+  const store = openStore(dir);
+  bundle.checkSource(store.index.model, store.index.pooling, dir);
+  const hooks = new Map<string, Matrix>(bundle.hooks.map((h) => [h.name, store.readHook(h.name)]));
+  const inputs = store.inputs();
+  const acts = inputs.map((_, i) => Object.fromEntries(bundle.hooks.map((h) => {
+    const m = hooks.get(h.name)!;
+    return [h.name, m.data.subarray(i * m.cols, (i + 1) * m.cols) as Float32Array];
+  })));
+  return { acts, inputs };
 }
 
 function fmt(v: number): string {
@@ -91,7 +108,7 @@ function fmt(v: number): string {
 function table(bundle: FittedBundle, records: readonly ScoreRecord[]): string {
   const hookCols = bundle.hooks.map((_, k) => `h${k}`);
   const header = ["id", ...hookCols, "combined", "p-value", "flagged"];
-  const rows = records.map((r) => [r.id, ...bundle.hooks.map((h) => fmt(r.scores[h.name]!)), fmt(r.combined), r.pValue.toFixed(4), r.flagged ? "FLAG" : "-"]);
+  const rows = records.map((r) => [r.id, ...bundle.hooks.map((h) => fmt(r.scores[h.name]!)), fmt(r.combined), r.pValue.toFixed(4), r.failClosed ? `FLAG (${r.failClosed.map((f) => f.code).join(", ")})` : r.flagged ? "FLAG" : "-"]);
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
   const line = (cells: string[]) => cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join("  ");
   const legend = bundle.hooks.map((h, k) => `h${k} = ${h.name}`).join(", ");
@@ -111,6 +128,7 @@ export function scoreCommand(program: Command, io: CliIo): Command {
     .addOption(new Option("--split <split>", "plain text: one input per line or per paragraph").choices(["line", "paragraph", "auto"]).default("auto"))
     .option("--alpha <level>", "false-positive level (default: the bundle's)", openUnitFlag)
     .option("--batch <n>", "inputs per forward call with --model", intFlag(1), 16)
+    .option("--max-unknown-share <fraction>", "with --model: flag (fail closed) text whose share the model cannot read exceeds this, in [0, 1]", unitIntervalFlag, DEFAULT_MAX_UNKNOWN_SHARE)
     .option("--json", "print JSONL records on stdout instead of a table")
     .option("--out <file>", "also write the JSONL records to this file")
     .action(async (flags: ScoreFlags) => {
@@ -124,26 +142,19 @@ export function scoreCommand(program: Command, io: CliIo): Command {
       const alpha = flags.alpha ?? bundle.meta.alpha;
       const records: ScoreRecord[] = [];
       if (flags.activations !== undefined) {
-        const store = openStore(flags.activations);
-        bundle.checkSource(store.index.model, store.index.pooling, flags.activations);
-        const acts = new Map<string, Matrix>(bundle.hooks.map((h) => [h.name, store.readHook(h.name)]));
-        records.push(...scoreBlock(bundle, acts, store.inputs(), alpha));
+        const scorer = new MonitorScorer(bundle, alpha, new MonitorMetrics());
+        const { acts, inputs } = storeRows(bundle, flags.activations);
+        records.push(...scoreBlock(scorer, acts, inputs));
       } else {
         await checkInputFile(flags.input!, { format: flags.format, split: flags.split });
         const source = await loadModel(flags.model!, { tokenizer: flags.tokenizer });
         try {
-          bundle.checkSource(source.info, bundle.meta.pooling ?? "last", `model '${flags.model}'`);
-          checkModelHooks(source, bundle);
-          const pooling = bundle.meta.pooling ?? "last";
+          const scorer = new MonitorScorer(bundle, alpha, new MonitorMetrics(), source, { maxUnknownShare: flags.maxUnknownShare });
           let batch: { id: string; text: string; label?: InputLabel }[] = [];
           const flush = async () => {
             if (batch.length === 0) return;
-            const acts = await extractPooled(source, batch.map((x) => x.text), bundle.hooks.map((h) => h.name), {
-              pooling,
-              batchSize: batch.length,
-              expectDims: new Map(bundle.hooks.map((h) => [h.name, h.dim])),
-            });
-            records.push(...scoreBlock(bundle, acts, batch, alpha));
+            const { acts, coverage } = await scorer.activationsOf(batch.map((x) => x.text));
+            records.push(...scoreBlock(scorer, acts, batch, coverage));
             batch = [];
           };
           for await (const x of readInputs(flags.input!, { format: flags.format, split: flags.split })) {
@@ -160,10 +171,11 @@ export function scoreCommand(program: Command, io: CliIo): Command {
       if (flags.json) io.stdout.write(jsonl);
       else {
         io.stdout.write(table(bundle, records));
-        const t = bundle.threshold(alpha);
+        const closed = records.filter((r) => r.failClosed).length;
         io.stdout.write(
           `${records.filter((r) => r.flagged).length} of ${records.length} inputs flagged at α = ${alpha} ` +
-            `(combined ${bundle.combiner} score > ${Number.isFinite(t) ? fmt(t) : "∞: too few calibration inputs to flag at this α"})\n`,
+            `(combined ${bundle.combiner} score > ${fmt(bundle.threshold(alpha))}` +
+            `${closed > 0 ? `; ${closed} of them failed closed: a non-finite score or text the model cannot read, see --json` : ""})\n`,
         );
       }
     });

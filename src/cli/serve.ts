@@ -9,7 +9,7 @@ import { DEFAULT_MAX_UNKNOWN_SHARE } from "../server/scorer.js";
 import { startMonitor } from "../server/service.js";
 import { DEFAULT_LIMITS } from "../server/schemas.js";
 import type { CliIo } from "./cli-io.js";
-import { choiceFlag, intFlag } from "./flags.js";
+import { choiceFlag, intFlag, unitIntervalFlag } from "./flags.js";
 import { openUnitFlag } from "./fit.js";
 
 interface ServeFlags {
@@ -28,13 +28,6 @@ interface ServeFlags {
   maxQueue: number;
   logLevel: (typeof LOG_LEVELS)[number];
   maxUnknownShare: number;
-}
-
-/** A share in [0, 1], written as a plain decimal. */
-export function unitIntervalFlag(value: string): number {
-  const n = /^(0|1|0?\.\d+|1\.0*)$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
-  return n;
 }
 
 /** A TCP port: an integer in [0, 65535] (0 picks a free one). */

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { unitIntervalFlag } from "../../src/cli/serve.js";
+import { unitIntervalFlag } from "../../src/cli/flags.js";
 
 test("--max-unknown-share takes 0, 1 and plain decimals between, and refuses anything else naming the range", () => {
   for (const [text, value] of [["0", 0], ["1", 1], ["0.5", 0.5], [".25", 0.25], ["1.00", 1], [" 0.75 ", 0.75]] as const) {
