@@ -6,9 +6,10 @@ import { BAG_OF_WORDS_BASELINE } from "./bag-of-words-baseline.js";
 import type { BenchBaseline } from "./baseline.js";
 import { LENGTH_BASELINE } from "./length-baseline.js";
 import type { BenchPlan } from "./plan.js";
+import { SURFACE_BASELINE } from "./surface-baseline.js";
 
 /** In plan order: each `addToPlan` sees the plan as the ones before it left it. */
-export const BASELINES: readonly BenchBaseline[] = [LENGTH_BASELINE, BAG_OF_WORDS_BASELINE];
+export const BASELINES: readonly BenchBaseline[] = [LENGTH_BASELINE, BAG_OF_WORDS_BASELINE, SURFACE_BASELINE];
 
 export const baselineFor = (kind: string): BenchBaseline | undefined => BASELINES.find((b) => b.kind === kind);
 

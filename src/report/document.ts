@@ -7,10 +7,13 @@ import type { Block, Span } from "./blocks.js";
 import { backdoorSection } from "./backdoor-section.js";
 import { CAPABILITY_GAP_TASK, capabilityGapSection } from "./capability-gap-section.js";
 import { fmtRate, fmtScore } from "./format.js";
+import { mechanismMarginSection } from "./mechanism-margin-section.js";
 import { heatmapSvg } from "./svg-heatmap.js";
 import { histogramSvg } from "./svg-histogram.js";
 import { rocSvg } from "./svg-roc.js";
 import {
+  BASELINE_FAMILY,
+  bestBaseline,
   detectorChoices,
   detectorTable,
   examplesTable,
@@ -69,6 +72,8 @@ export function buildDocument(results: BenchResults, sections: readonly FamilySe
       ". Everything below is rendered from results.json in the same folder.",
     ),
   );
+  // The sceptic's question first: does the selected detector beat what the input text alone explains?
+  out.push(...mechanismMarginSection(results));
   out.push(h(2, "How to read this report"));
   out.push({
     kind: "list",
@@ -137,9 +142,14 @@ function taskSection(results: BenchResults, task: string, model: string): Block[
 
 type KeyFilter = (k: ReturnType<typeof parseKey>) => boolean;
 
-/** Whether a result key is this task × model's detector at the hook validation chose for it. */
+/**
+ * Whether a result key is this task × model's detector at the hook validation chose for it. Of the baselines only
+ * the strongest is drawn: with the surface rows there are a score of them, and the tables list every one.
+ */
 function chosenHookFilter(results: BenchResults, task: string, model: string): KeyFilter {
-  const chosen = new Set(detectorChoices(results, task, model).map((c) => `${c.detector}\u0000${c.hook}`));
+  const strongest = bestBaseline(results, task, model)?.detector;
+  const drawn = detectorChoices(results, task, model).filter((c) => c.family !== BASELINE_FAMILY || c.detector === strongest);
+  const chosen = new Set(drawn.map((c) => `${c.detector}\u0000${c.hook}`));
   return (k) => k !== null && k.task === task && k.model === model && chosen.has(`${k.detector}\u0000${k.hook}`);
 }
 

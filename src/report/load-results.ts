@@ -6,6 +6,7 @@ import { MadkitError } from "../errors.js";
 import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults } from "../results/contract.js";
 
 const ARRAYS = ["alphas", "tasks", "records", "selections", "failureModes", "examples", "roc", "histograms"] as const;
+const OPTIONAL_ARRAYS = ["mechanismMargins"] as const;
 
 /** Throws a MadkitError naming `where` unless `value` has the envelope and top-level arrays of BenchResults. */
 export function checkResults(value: unknown, where: string): BenchResults {
@@ -17,6 +18,10 @@ export function checkResults(value: unknown, where: string): BenchResults {
   }
   if (typeof v.plan !== "object" || v.plan === null) throw new MadkitError("BAD_INPUT", `${where}: field 'plan' must be an object, found ${v.plan === null ? "null" : typeof v.plan}`);
   for (const k of ARRAYS) if (!Array.isArray(v[k])) throw new MadkitError("BAD_INPUT", `${where}: field '${k}' must be an array, found ${typeof v[k]}`);
+  // Optional: results written before the mechanism margin existed have none.
+  for (const k of OPTIONAL_ARRAYS) {
+    if (v[k] !== undefined && !Array.isArray(v[k])) throw new MadkitError("BAD_INPUT", `${where}: field '${k}' must be an array when present, found ${typeof v[k]}`);
+  }
   return value as BenchResults;
 }
 

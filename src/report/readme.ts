@@ -8,6 +8,8 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { regenerateCommand } from "./document.js";
 import { escapeMarkdown } from "./escape.js";
 import { fmtCi, fmtRate } from "./format.js";
+import { tableToMarkdown } from "./markdown.js";
+import { mechanismMarginTable, mechanismMarginWarnings } from "./mechanism-margin-section.js";
 import { BASELINE_FAMILY, baselineLabel, baselineRefs, detectorChoices, deltaText, hookLabel, layerGrid, mixText, rankLayers, taskModels } from "./tables.js";
 
 export const RESULTS_START = "<!-- results:start -->";
@@ -27,6 +29,7 @@ export function readmeResultsSection(results: BenchResults): string {
   const backdoors = results.tasks.filter((t) => t.backdoor?.role === "backdoored");
   return [
     provenanceLine(results),
+    ...marginLines(results),
     ...headline(results, alpha),
     ...block("**Detector families** (best test AUROC per family; per-input detectors, batch methods listed apart):", familyLines(results)),
     ...(baselines.length ? block(BASELINES_TITLE, baselines) : []),
@@ -36,6 +39,13 @@ export function readmeResultsSection(results: BenchResults): string {
     ...block("**Failure modes** (each backed by a measured gap; the report lists examples and the reasoning):", failureModeLines(results)),
     ...regenerate(results),
   ].join("\n");
+}
+
+/** The mechanism margin table, led by a bold sentence per task where the detectors do not beat the text alone. */
+function marginLines(results: BenchResults): string[] {
+  const table = mechanismMarginTable(results);
+  if (!table) return [];
+  return ["", ...mechanismMarginWarnings(results).map((w) => `**${e(w)}**\n`), tableToMarkdown(table)];
 }
 
 /** A blank line, a bold title, a blank line, then the lines. */
@@ -62,7 +72,7 @@ function headline(results: BenchResults, alpha: number | undefined): string[] {
     `**Headline** — test split; detector and layer chosen on the validation split; flag when the score exceeds the threshold ` +
       `calibrated on trusted data at level α (${alpha ?? "–"} where the calibration split is large enough to set it). Precision depends on the anomaly rate of the mix, given beside it. ` +
       `Shift FPR = false alarms on benign inputs unlike the trusted ones. Confound controls: AUROC on the length-matched subset, and the ` +
-      `strongest baseline that sees no activations (token/character count, bag-of-words) with the detector's AUROC difference from it.`,
+      `strongest baseline that sees no activations (token/character count, bag-of-words, detectors on token n-grams or the last tokens) with the detector's AUROC difference from it.`,
     "",
     "| task × model | detector @ hook | test mix: anomaly rate (anomalous of n) | AUROC [95% CI] | α | precision | recall | shift FPR | AUROC length-matched | best baseline AUROC (Δ) |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
@@ -119,7 +129,7 @@ function familyLines(results: BenchResults): string[] {
 }
 
 const BASELINES_TITLE =
-  "**Against the baselines** (length in tokens/characters and bag-of-words, which see no activations; each detector at its validation-chosen hook, " +
+  "**Against the baselines** (length in tokens/characters, bag-of-words and the surface detectors on token n-grams or the last tokens, which see no activations; each detector at its validation-chosen hook, " +
   "test AUROC difference from the strongest baseline; \"reversed\": read as lower score = more anomalous, since a confound counts whichever way it points):";
 
 /** Per task × model with a baseline: which per-input detectors beat the strongest one, and by how much. */
@@ -180,7 +190,7 @@ function backdoorAndGapLines(results: BenchResults, backdoors: readonly TaskSumm
   if (!gap) return lines;
   // The best score per weak model at the report's α, leaving out `disagreement` (perfect by construction).
   for (const w of gap.weakModels) {
-    const rows = gap.rows.filter((r) => r.weakModel === w.name && r.alpha === gap.reportAlpha && r.score !== "disagreement");
+    const rows = gap.rows.filter((r) => r.weakModel === w.name && r.alpha === gap.reportAlpha && r.score !== "disagreement" && r.kind !== "behaviour");
     const best = rows.sort((a, b) => b.recall * b.precision - a.recall * a.precision)[0];
     if (best) {
       lines.push(

@@ -168,7 +168,7 @@ export interface BaselineRef {
 
 const flip = (v: WithCi): WithCi => ({ value: 1 - v.value, lo: 1 - v.hi, hi: 1 - v.lo });
 
-/** Every baseline (length, bag-of-words) on the task × model, strongest first (by its oriented test AUROC). */
+/** Every baseline (length, bag-of-words, surface detectors) on the task × model, strongest first (by its oriented test AUROC). */
 export function baselineRefs(results: BenchResults, task: string, model: string): BaselineRef[] {
   const rows = results.records.filter((r) => r.task === task && r.model === model && r.subset === ALL && r.positives !== "shift" && r.family === BASELINE_FAMILY);
   const out: BaselineRef[] = [];
@@ -259,7 +259,7 @@ export function headlineTable(results: BenchResults): Table {
       "Brackets: bootstrap 95% CIs. \"no threshold\": the trusted calibration split is too small to set one at that α " +
       "(it needs at least 1/α − 1 scores), so nothing would be flagged. Confound controls: AUROC on the length-matched " +
       "subset (normal and anomalous items resampled to one token-length histogram), and the strongest baseline that sees " +
-      "no activations (token or character count, bag-of-words surprisal or cosine; \"reversed\" = read as lower score is more anomalous, " +
+      "no activations (token or character count, bag-of-words surprisal or cosine, detectors on token n-grams or the last tokens; \"reversed\" = read as lower score is more anomalous, " +
       "since a confound counts whichever way it points) with the selected detector's AUROC difference from it.",
     columns: [
       col("task", "text"),
@@ -325,7 +325,7 @@ export function detectorTable(results: BenchResults, task: string, model: string
         ? "Some detectors had no validation rows; their hook was chosen on the test split (optimistic)."
         : "Test split, all anomalous families together.") +
       (baseline
-        ? " Rows marked (baseline) see no activations: length in tokens or characters, bag-of-words surprisal or cosine. Δ is against the " +
+        ? " Rows marked (baseline) see no activations: length in tokens or characters, bag-of-words surprisal or cosine, the grid's detectors on token n-grams or the last tokens (surface:…). Δ is against the " +
           "strongest of them (read reversed when its AUROC is below 0.5: a confound counts whichever way it points); a detector with Δ ≤ 0 does no better than it."
         : ""),
     columns,

@@ -99,17 +99,34 @@ export interface SkippedTaskNote {
 }
 
 /** One capability-gap row per weak model × score at the summary α (the records hold every α with CIs). */
+/**
+ * What a capability-gap score is: `activation` reads only hidden states at the prefix's last token (the detector
+ * under test); `baseline` a single model's next-token view or the prefix's text; `behaviour` reads the strong
+ * model's output (its word or continuation) or both models' outputs, i.e. what the label is built from.
+ */
+export type CapabilityGapScoreKind = "activation" | "baseline" | "behaviour";
+
 export interface CapabilityGapRow {
   readonly weakModel: string;
   readonly score: string;
+  /** Written by every run since the activation score was added; absent in older results.json files (all behaviour then). */
+  readonly kind?: CapabilityGapScoreKind;
+  /** What the score reads (e.g. `prefix-activations`, `strong-output`): its kind follows from these. */
+  readonly reads?: readonly string[];
   readonly alpha: number;
   readonly threshold: number | null;
   readonly precision: number;
   readonly recall: number;
   readonly auroc: number;
-  /** Evaluation positions with a label (strong model right), of which gap. */
+  /** Precision at the first rank where recall reaches 0.5 (threshold-free; NaN without both classes). */
+  readonly precisionAtHalfRecall?: number;
+  /** Labelled evaluation positions (gap or no gap; the band between the margins is left out), of which gap. */
   readonly n: number;
   readonly nGap: number;
+  /** Evaluation positions whose excess loss fell between the margins (left out of n). */
+  readonly nBetween?: number;
+  /** The weak model's median excess loss (nats) over calibration positions: the reference the label's margins are added to. */
+  readonly typicalExcess?: number;
   /** Trusted calibration positions (calibration paragraphs, both models' greedy words agree). */
   readonly nCalibration: number;
 }
@@ -119,6 +136,8 @@ export interface CapabilityGapSummary {
   readonly strongModel: string;
   readonly weakModels: readonly { readonly name: string; readonly description: string }[];
   readonly sizes: { readonly positions: number; readonly evaluationPositions: number; readonly strongCorrect: number; readonly calibrationPositions: number };
+  /** The label: gap when the weak model's loss on the strong model's next `words` greedy words exceeds the strong model's by more than `gapMargin` nats; no gap below `noGapMargin`. */
+  readonly label?: { readonly words: number; readonly gapMargin: number; readonly noGapMargin: number };
   readonly rows: readonly CapabilityGapRow[];
   readonly reportAlpha: number;
   readonly seconds: number;
@@ -138,6 +157,37 @@ export interface Selection {
   readonly hook: string;
   readonly validation: ResultRecord;
   readonly test: ResultRecord;
+}
+
+/**
+ * A mechanism margin at or below this does not count as the detectors beating the text-only reading: the selected
+ * detector's test AUROC must exceed the strongest surface baseline (and, on backdoor tasks, the control model) by more.
+ */
+export const MECHANISM_MARGIN_MIN = 0.05;
+
+/**
+ * One selection (task × model) set against what the input text alone explains: the strongest baseline row that
+ * sees no activations and, on backdoor tasks, the same task on the control model (the unmodified model).
+ */
+export interface MechanismMargin {
+  readonly task: string;
+  readonly model: string;
+  /** The validation-chosen detector × hook and its test AUROC (bootstrap CI). */
+  readonly selected: { readonly detector: string; readonly hook: string; readonly auroc: WithCi };
+  /**
+   * The strongest row of family `baseline` (length, bag-of-words, surface) on the same task × model: the highest test
+   * AUROC read either way, max(AUROC, 1 − AUROC) with `reversed` when below 0.5, chosen on test (the sceptic's
+   * reading: it favours the baseline, never the detector). Null when no baseline ran.
+   */
+  readonly bestSurface: { readonly detector: string; readonly auroc: WithCi; readonly reversed: boolean } | null;
+  /** Backdoor tasks: the control model's own validation-chosen selection on the same task, at test. Null elsewhere and on the control's own row. */
+  readonly control: { readonly model: string; readonly detector: string; readonly hook: string; readonly auroc: WithCi } | null;
+  /** selected − max(bestSurface, control) in test AUROC; null when neither exists. */
+  readonly margin: number | null;
+  /** True when margin > MECHANISM_MARGIN_MIN. */
+  readonly beatsSurface: boolean | null;
+  /** The same in plain words, e.g. "mechanism margin +0.31 over the control model". */
+  readonly verdict: string;
 }
 
 export interface FailureExample {
@@ -219,6 +269,8 @@ export interface BenchResults {
   readonly histograms: readonly ScoreHistogram[];
   /** Planned tasks that were not run, with the reason (absent in older results). */
   readonly skipped?: readonly SkippedTaskNote[];
+  /** Each selection against the surface baselines and the backdoor control (absent in older results). */
+  readonly mechanismMargins?: readonly MechanismMargin[];
   /** The capability-gap evaluation, when it ran (absent in older results). */
   readonly capabilityGap?: CapabilityGapSummary;
 }

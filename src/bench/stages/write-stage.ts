@@ -3,6 +3,7 @@
 
 import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type ResultRecord, type Selection } from "../../results/contract.js";
 import type { CapabilityGapBenchRun } from "../capability-gap-run.js";
+import { mechanismMargins } from "../mechanism-margin.js";
 import { SELECTION_CRITERION } from "../selection.js";
 import type { PlannedRun, UnitResults } from "./hand-offs.js";
 
@@ -38,6 +39,7 @@ export function writeStage(o: RunOutputs): BenchResults {
     tasks: o.units.flatMap((u) => u.summaries),
     records: o.records,
     selections: o.selections,
+    mechanismMargins: mechanismMargins(o.records, o.selections),
     classOutSelections: o.units.flatMap((u) => u.classOut),
     failureModes: o.units.flatMap((u) => u.failureModes),
     examples: o.units.flatMap((u) => u.examples),

@@ -1,0 +1,77 @@
+// The mechanism margin, first in the report and the README: each selected detector against what the input text alone
+// explains (the strongest baseline that reads no activation, and on backdoor tasks the unmodified control model),
+// with a plain sentence for every task where the detectors do not clear them by more than MECHANISM_MARGIN_MIN.
+
+import { MECHANISM_MARGIN_MIN, type BenchResults, type MechanismMargin } from "../results/contract.js";
+import type { Block } from "./blocks.js";
+import { fmtRate } from "./format.js";
+import { deltaText, type Table } from "./tables.js";
+
+const marginsOf = (results: BenchResults): readonly MechanismMargin[] => results.mechanismMargins ?? [];
+
+/** One sentence per task × model whose margin is at or below MECHANISM_MARGIN_MIN. */
+export function mechanismMarginWarnings(results: BenchResults): string[] {
+  return marginsOf(results)
+    .filter((m) => m.margin !== null && m.margin <= MECHANISM_MARGIN_MIN)
+    .map((m) => {
+      const bars = [
+        m.bestSurface ? `the best surface baseline (${m.bestSurface.detector}${m.bestSurface.reversed ? ", reversed" : ""}, AUROC ${fmtRate(m.bestSurface.auroc.value)})` : null,
+        m.control ? `the control model (${m.control.model}, AUROC ${fmtRate(m.control.auroc.value)})` : null,
+      ].filter((x): x is string => x !== null);
+      return (
+        `On ${m.task} × ${m.model} the detectors do not beat the surface baselines${m.control ? " / control" : ""}: the selected ${m.selected.detector} @ ${m.selected.hook} ` +
+        `(test AUROC ${fmtRate(m.selected.auroc.value)}) does not exceed ${bars.join(" and ")} by more than ${MECHANISM_MARGIN_MIN} (margin ${deltaText(m.margin!)}), ` +
+        (m.control
+          ? "so this result shows nothing that the input text or the model without the backdoor does not already show."
+          : "so this result says nothing about the model's mechanism that the input text does not already show.")
+      );
+    });
+}
+
+export function mechanismMarginTable(results: BenchResults): Table | null {
+  const margins = marginsOf(results);
+  if (margins.length === 0) return null;
+  return {
+    id: "mechanism-margin",
+    title: "Mechanism margin: the selected detector against the input text alone",
+    note:
+      `Test split, all anomalous families. Best surface: the strongest row that reads no activation (length, bag-of-words, and the grid's detectors on ` +
+      `token n-grams or the last tokens' identity), read in whichever direction separates better and chosen on test, so it favours the baseline. ` +
+      `Control: on backdoor tasks, the unmodified model's own validation-chosen detector on the same items. Margin = selected − max(best surface, control); ` +
+      `at or below ${MECHANISM_MARGIN_MIN} the detectors do not beat what the text alone explains.`,
+    columns: [
+      { label: "task × model", kind: "text" },
+      { label: "selected detector @ hook", kind: "text" },
+      { label: "selected AUROC [95% CI]", kind: "ci" },
+      { label: "best surface", kind: "text" },
+      { label: "best surface AUROC [95% CI]", kind: "ci" },
+      { label: "control", kind: "text" },
+      { label: "control AUROC [95% CI]", kind: "ci" },
+      { label: "margin", kind: "text" },
+      { label: "verdict", kind: "text" },
+    ],
+    rows: margins.map((m) => [
+      `${m.task} × ${m.model}`,
+      `${m.selected.detector} @ ${m.selected.hook}`,
+      m.selected.auroc,
+      m.bestSurface ? `${m.bestSurface.detector}${m.bestSurface.reversed ? ", reversed" : ""}` : null,
+      m.bestSurface?.auroc ?? null,
+      m.control ? `${m.control.model}: ${m.control.detector} @ ${m.control.hook}` : null,
+      m.control?.auroc ?? null,
+      m.margin === null ? null : deltaText(m.margin),
+      m.verdict,
+    ]),
+  };
+}
+
+/** The section that opens the report: the warnings, then the table; nothing for results without margins. */
+export function mechanismMarginSection(results: BenchResults): Block[] {
+  const table = mechanismMarginTable(results);
+  if (!table) return [];
+  const warnings = mechanismMarginWarnings(results);
+  return [
+    { kind: "heading", level: 2, text: "Mechanism margin" },
+    ...(warnings.length > 0 ? [{ kind: "list" as const, items: warnings.map((w) => [{ strong: w }]) }] : []),
+    { kind: "table", table },
+  ];
+}
