@@ -13,6 +13,8 @@ export interface Candidate {
   readonly id: RowIdentity;
   readonly scores: Readonly<Record<UntrustedSplit, Float64Array>>;
   readonly thresholds: readonly number[];
+  /** Scores of the held-out trusted validation inputs (never fitted on, never calibrated on): the label-free selection's reference. */
+  readonly trusted: Float64Array;
 }
 
 function subsetOf(name: string, items: readonly TaskItem[], keep: (it: TaskItem) => boolean): EvalSubset {

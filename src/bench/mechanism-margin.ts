@@ -1,4 +1,4 @@
-// The mechanism margin of each selection: how far the validation-chosen detector's test AUROC clears what the input
+// The mechanism margin of each (label-free) selection: how far the chosen detector's test AUROC clears what the input
 // text alone explains — the strongest baseline row that reads no activation (length, bag-of-words, surface detectors)
 // and, on a backdoor task, the control model (the unmodified model on the same items). A detector that does not clear
 // them by more than MECHANISM_MARGIN_MIN has shown nothing about the model's mechanism on that task.

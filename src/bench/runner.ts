@@ -2,7 +2,7 @@
 // (stages/hand-offs.ts) —
 //
 //   plan → (per model: open it; per unit of that model: extract → fit & score → evaluate → select → analyse)
-//        → capability gap → run-wide selection → write
+//        → capability gap → run-wide oracle selection → write
 //
 // Each stage is a module of src/bench/stages/. The command only parses flags, shows progress and writes files.
 
@@ -30,7 +30,10 @@ async function runUnit(unit: Unit, model: OpenedModel, ctx: StageContext): Promi
   const selected = selectStage(extracted, evaluated, ctx);
   const analysed = await analyseStage(extracted, evaluated, selected, ctx);
   const { records, roc, histograms } = evaluated;
-  return { summaries: extracted.summaries, records, roc, histograms, classOut: selected.classOut, failureModes: analysed.failureModes, examples: analysed.examples };
+  return {
+    summaries: extracted.summaries, records, roc, histograms, classOut: selected.classOut, selections: selected.selections, comparison: selected.comparison,
+    failureModes: analysed.failureModes, examples: analysed.examples,
+  };
 }
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchResults> {
@@ -49,6 +52,6 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
   const gap = capabilityGapStage(ctx);
   ctx.progress.finish();
   const records = [...units.flatMap((u) => u.records), ...(gap?.records ?? [])];
-  const selections = selectRun(records);
-  return writeStage({ run, units, records, selections, gap, madkitVersion: options.madkitVersion, durationSeconds: (performance.now() - started) / 1000 });
+  const oracle = selectRun(records);
+  return writeStage({ run, units, records, oracle, gap, madkitVersion: options.madkitVersion, durationSeconds: (performance.now() - started) / 1000 });
 }

@@ -8,6 +8,7 @@ import { backdoorSection } from "./backdoor-section.js";
 import { CAPABILITY_GAP_TASK, capabilityGapSection } from "./capability-gap-section.js";
 import { fmtRate, fmtScore } from "./format.js";
 import { mechanismMarginSection } from "./mechanism-margin-section.js";
+import { selectionComparisonSection } from "./selection-comparison-section.js";
 import { heatmapSvg } from "./svg-heatmap.js";
 import { histogramSvg } from "./svg-histogram.js";
 import { rocSvg } from "./svg-roc.js";
@@ -74,6 +75,7 @@ export function buildDocument(results: BenchResults, sections: readonly FamilySe
   );
   // The sceptic's question first: does the selected detector beat what the input text alone explains?
   out.push(...mechanismMarginSection(results));
+  out.push(...selectionComparisonSection(results));
   out.push(h(2, "How to read this report"));
   out.push({
     kind: "list",

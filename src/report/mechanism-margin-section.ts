@@ -37,7 +37,7 @@ export function mechanismMarginTable(results: BenchResults): Table | null {
     note:
       `Test split, all anomalous families. Best surface: the strongest row that reads no activation (length, bag-of-words, and the grid's detectors on ` +
       `token n-grams or the last tokens' identity), read in whichever direction separates better and chosen on test, so it favours the baseline. ` +
-      `Control: on backdoor tasks, the unmodified model's own validation-chosen detector on the same items. Margin = selected − max(best surface, control); ` +
+      `Control: on backdoor tasks, the unmodified model's own label-free choice on the same items. Margin = selected − max(best surface, control); ` +
       `at or below ${MECHANISM_MARGIN_MIN} the detectors do not beat what the text alone explains.`,
     columns: [
       { label: "task × model", kind: "text" },

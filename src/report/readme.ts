@@ -10,6 +10,7 @@ import { escapeMarkdown } from "./escape.js";
 import { fmtCi, fmtRate } from "./format.js";
 import { tableToMarkdown } from "./markdown.js";
 import { mechanismMarginTable, mechanismMarginWarnings } from "./mechanism-margin-section.js";
+import { selectionComparisonTable } from "./selection-comparison-section.js";
 import { BASELINE_FAMILY, baselineLabel, baselineRefs, detectorChoices, deltaText, hookLabel, layerGrid, mixText, rankLayers, taskModels } from "./tables.js";
 
 export const RESULTS_START = "<!-- results:start -->";
@@ -30,6 +31,7 @@ export function readmeResultsSection(results: BenchResults): string {
   return [
     provenanceLine(results),
     ...marginLines(results),
+    ...comparisonLines(results),
     ...headline(results, alpha),
     ...block("**Detector families** (best test AUROC per family; per-input detectors, batch methods listed apart):", familyLines(results)),
     ...(baselines.length ? block(BASELINES_TITLE, baselines) : []),
@@ -46,6 +48,12 @@ function marginLines(results: BenchResults): string[] {
   const table = mechanismMarginTable(results);
   if (!table) return [];
   return ["", ...mechanismMarginWarnings(results).map((w) => `**${e(w)}**\n`), tableToMarkdown(table)];
+}
+
+/** The label-free choice beside the choices that saw labels. */
+function comparisonLines(results: BenchResults): string[] {
+  const table = selectionComparisonTable(results);
+  return table ? ["", tableToMarkdown(table)] : [];
 }
 
 /** A blank line, a bold title, a blank line, then the lines. */
@@ -69,7 +77,7 @@ function provenanceLine(results: BenchResults): string {
 function headline(results: BenchResults, alpha: number | undefined): string[] {
   const lines = [
     "",
-    `**Headline** — test split; detector and layer chosen on the validation split; flag when the score exceeds the threshold ` +
+    `**Headline** — test split; detector and layer chosen without labels (the unlabelled validation pool against held-out trusted inputs: see the table above); flag when the score exceeds the threshold ` +
       `calibrated on trusted data at level α (${alpha ?? "–"} where the calibration split is large enough to set it). Precision depends on the anomaly rate of the mix, given beside it. ` +
       `Shift FPR = false alarms on benign inputs unlike the trusted ones. Confound controls: AUROC on the length-matched subset, and the ` +
       `strongest baseline that sees no activations (token/character count, bag-of-words, detectors on token n-grams or the last tokens) with the detector's AUROC difference from it.`,

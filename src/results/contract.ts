@@ -143,7 +143,25 @@ export interface CapabilityGapSummary {
   readonly seconds: number;
 }
 
-/** The detector × hook chosen on the validation split, reported on the test split. */
+/** A detector × hook chosen on the validation split (without labels for `selections`, with them for `oracleSelections`), reported on the test split. */
+/** One task × model: what the choice made without labels gives, against choices that saw labels. */
+export interface SelectionComparison {
+  readonly task: string;
+  readonly model: string;
+  /** The label-free choice, the pool AUROC it was chosen on, and its test AUROC. */
+  readonly labelFree: { readonly detector: string; readonly hook: string; readonly poolAuroc: number; readonly test: WithCi };
+  /** The choice on the labelled validation split and its test AUROC. */
+  readonly oracle: { readonly detector: string; readonly hook: string; readonly test: WithCi } | null;
+  /**
+   * Leave-one-attack-class-out: the mean over held-out classes of the test AUROC on that class of the choice made
+   * without it, and the label-free choice's mean test AUROC on the same class subsets; null with fewer than two classes.
+   */
+  readonly leaveClassOut: { readonly classes: readonly string[]; readonly meanTest: number; readonly labelFreeMeanTest: number } | null;
+  /** labelFree.test / oracle.test, and (labelFree.test − 0.5) / (oracle.test − 0.5): the share of the oracle recovered. */
+  readonly recovered: number | null;
+  readonly recoveredAboveChance: number | null;
+}
+
 export interface Selection {
   readonly task: string;
   readonly model: string;
@@ -172,7 +190,7 @@ export const MECHANISM_MARGIN_MIN = 0.05;
 export interface MechanismMargin {
   readonly task: string;
   readonly model: string;
-  /** The validation-chosen detector × hook and its test AUROC (bootstrap CI). */
+  /** The selected (label-free) detector × hook and its test AUROC (bootstrap CI). */
   readonly selected: { readonly detector: string; readonly hook: string; readonly auroc: WithCi };
   /**
    * The strongest row of family `baseline` (length, bag-of-words, surface) on the same task × model: the highest test
@@ -180,7 +198,7 @@ export interface MechanismMargin {
    * reading: it favours the baseline, never the detector). Null when no baseline ran.
    */
   readonly bestSurface: { readonly detector: string; readonly auroc: WithCi; readonly reversed: boolean } | null;
-  /** Backdoor tasks: the control model's own validation-chosen selection on the same task, at test. Null elsewhere and on the control's own row. */
+  /** Backdoor tasks: the control model's own (label-free) selection on the same task, at test. Null elsewhere and on the control's own row. */
   readonly control: { readonly model: string; readonly detector: string; readonly hook: string; readonly auroc: WithCi } | null;
   /** selected − max(bestSurface, control) in test AUROC; null when neither exists. */
   readonly margin: number | null;
@@ -243,6 +261,8 @@ export interface ScoreHistogram {
 export interface PlanSummary {
   readonly notes: readonly string[];
   readonly selectionCriterion: string;
+  /** How the oracle selections (oracleSelections) were chosen; absent in older results. */
+  readonly oracleCriterion?: string;
   readonly bootstrapReplicates: number;
   readonly models: ReadonlyArray<{ readonly model: string; readonly pooling: string; readonly poolingReason: string; readonly hooks: readonly string[]; readonly fewHooks: readonly string[] }>;
   readonly detectors: ReadonlyArray<{ readonly name: string; readonly family: string; readonly scope: "input" | "batch"; readonly hooks: string }>;
@@ -260,7 +280,15 @@ export interface BenchResults {
   readonly plan: PlanSummary;
   readonly tasks: readonly TaskSummary[];
   readonly records: readonly ResultRecord[];
+  /**
+   * The headline: per task × model the detector × hook chosen WITHOUT labels (plan.selectionCriterion), reported on
+   * test. Results written before label-free selection held the validation-labelled choice here.
+   */
   readonly selections: readonly Selection[];
+  /** The oracle: the detector × hook chosen on the labelled validation split (plan.oracleCriterion), reported on test. */
+  readonly oracleSelections?: readonly Selection[];
+  /** Per task × model: the label-free, leave-one-class-out and oracle choices side by side. */
+  readonly selectionComparison?: readonly SelectionComparison[];
   /** Leave-one-attack-class-out selections (each with `heldOut`), one per attack class per task × model. */
   readonly classOutSelections: readonly Selection[];
   readonly failureModes: readonly FailureMode[];

@@ -15,6 +15,7 @@ import type {
   RocPoints,
   ScoreHistogram,
   Selection,
+  SelectionComparison,
   SkippedTaskNote,
   TaskSummary,
 } from "../../results/contract.js";
@@ -127,8 +128,12 @@ export interface EvaluatedUnit {
 export interface SelectedUnit {
   /** Leave-one-attack-class-out selections. */
   readonly classOut: readonly Selection[];
-  /** The validation-chosen detector × hook per task of this unit. */
+  /** The headline: the label-free detector × hook per task of this unit. */
   readonly selections: readonly Selection[];
+  /** The validation-labelled choice per task (the oracle). */
+  readonly oracle: readonly Selection[];
+  /** The label-free, leave-one-class-out and oracle choices side by side. */
+  readonly comparison: readonly SelectionComparison[];
 }
 
 /** analyse → write: the results contract's own fields. */
@@ -140,4 +145,7 @@ export type UnitResults = Pick<BenchResults, "records" | "roc" | "histograms" | 
   readonly summaries: readonly TaskSummary[];
   /** Its share of `BenchResults.classOutSelections`. */
   readonly classOut: readonly Selection[];
+  /** Its share of `BenchResults.selections` (label-free) and `selectionComparison`. */
+  readonly selections: readonly Selection[];
+  readonly comparison: readonly SelectionComparison[];
 };

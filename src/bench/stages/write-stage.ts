@@ -4,6 +4,7 @@
 import { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type ResultRecord, type Selection } from "../../results/contract.js";
 import type { CapabilityGapBenchRun } from "../capability-gap-run.js";
 import { mechanismMargins } from "../mechanism-margin.js";
+import { LABEL_FREE_CRITERION } from "../label-free-selection.js";
 import { SELECTION_CRITERION } from "../selection.js";
 import type { PlannedRun, UnitResults } from "./hand-offs.js";
 
@@ -12,7 +13,8 @@ export interface RunOutputs {
   readonly units: readonly UnitResults[];
   /** Every unit's records, then the capability gap's. */
   readonly records: readonly ResultRecord[];
-  readonly selections: readonly Selection[];
+  /** The validation-labelled choices over every record of the run (the label-free ones come with the units). */
+  readonly oracle: readonly Selection[];
   readonly gap: CapabilityGapBenchRun | undefined;
   readonly madkitVersion: string | undefined;
   readonly durationSeconds: number;
@@ -20,6 +22,7 @@ export interface RunOutputs {
 
 export function writeStage(o: RunOutputs): BenchResults {
   const { plan, skipped } = o.run;
+  const selections = o.units.flatMap((u) => u.selections);
   return {
     format: RESULTS_FORMAT,
     schemaVersion: RESULTS_SCHEMA_VERSION,
@@ -31,15 +34,18 @@ export function writeStage(o: RunOutputs): BenchResults {
     alphas: plan.alphas,
     plan: {
       notes: plan.notes,
-      selectionCriterion: SELECTION_CRITERION,
+      selectionCriterion: LABEL_FREE_CRITERION,
+      oracleCriterion: SELECTION_CRITERION,
       bootstrapReplicates: plan.bootstrapReplicates,
       models: Object.values(plan.models).map((m) => ({ model: m.model, pooling: m.pooling, poolingReason: m.poolingReason, hooks: m.hooks, fewHooks: m.fewHooks })),
       detectors: plan.detectors.map((d) => ({ name: d.name, family: d.family, scope: d.scope, hooks: d.hooks })),
     },
     tasks: o.units.flatMap((u) => u.summaries),
     records: o.records,
-    selections: o.selections,
-    mechanismMargins: mechanismMargins(o.records, o.selections),
+    selections,
+    oracleSelections: o.oracle,
+    selectionComparison: o.units.flatMap((u) => u.comparison),
+    mechanismMargins: mechanismMargins(o.records, selections),
     classOutSelections: o.units.flatMap((u) => u.classOut),
     failureModes: o.units.flatMap((u) => u.failureModes),
     examples: o.units.flatMap((u) => u.examples),
