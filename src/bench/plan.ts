@@ -63,11 +63,15 @@ export interface PlanOptions {
 
 export const ALPHAS = [0.01, 0.05] as const;
 
+/**
+ * Why each model is pooled the way it is. The use-lite choice is the one choice in the headline that saw labels: it
+ * was made on jailbreak-ood's labelled validation split (seed 1), a study whose figures, command and date are in
+ * docs/pooling.md; no number of it is repeated here, since this text goes into every results.json whatever the run.
+ */
 const USE_LITE_REASON =
-  "rootn (token sum / √tokens): a plain mean over n tokens pulls long inputs towards the trusted centre (its spread shrinks as 1/√n), so long jailbreaks looked more typical than short benign prompts " +
-  "(Mahalanobis on mean-pooled hooks: validation AUROC 0.34–0.76); √n scaling keeps the spread length-free and lifts the same detectors to 0.94–0.95 (precision ≥ 0.98, recall 0.78–0.84 at α = 0.05) " +
-  "on jailbreak-ood's validation split, seed 1 (docs/pooling.md). Max pooling (0.70–0.90), mean+max (0.65–0.89) and per-token detectors with max/top-3 aggregation (0.88–0.93) separated less. " +
-  "The sentence-embedding hook is the model's own mean-based output and stays as it is";
+  "rootn (token sum / √tokens): a plain mean over n tokens pulls long inputs towards the trusted centre (its spread shrinks as 1/√n), so long jailbreaks looked more typical than short benign prompts; " +
+  "√n scaling keeps the spread length-free. Chosen on jailbreak-ood's labelled validation split (seed 1) against mean, max, mean+max and per-token detectors with max/top-3 aggregation " +
+  "(the study and its figures: docs/pooling.md) — this choice saw labels. The sentence-embedding hook is the model's own mean-based output and stays as it is";
 const STORIES_REASON =
   "mean: a 5-layer 64-wide decoder's last position mostly encodes the next token, not the whole text; the mean over tokens also turns hook_token_nll into log-perplexity and hook_output_entropy into mean entropy";
 
