@@ -15,6 +15,8 @@ export interface Candidate {
   readonly thresholds: readonly number[];
   /** Scores of the held-out trusted validation inputs (never fitted on, never calibrated on): the label-free selection's reference. */
   readonly trusted: Float64Array;
+  /** Scores of the trusted calibration inputs the thresholds were set on (the base-rate bootstrap resamples them). */
+  readonly calibration: Float64Array;
 }
 
 function subsetOf(name: string, items: readonly TaskItem[], keep: (it: TaskItem) => boolean): EvalSubset {

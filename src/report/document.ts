@@ -9,6 +9,7 @@ import { CAPABILITY_GAP_TASK, capabilityGapSection } from "./capability-gap-sect
 import { fmtRate, fmtScore } from "./format.js";
 import { mechanismMarginSection } from "./mechanism-margin-section.js";
 import { selectionComparisonSection } from "./selection-comparison-section.js";
+import { baseRateSection } from "./base-rate-section.js";
 import { heatmapSvg } from "./svg-heatmap.js";
 import { histogramSvg } from "./svg-histogram.js";
 import { rocSvg } from "./svg-roc.js";
@@ -76,13 +77,14 @@ export function buildDocument(results: BenchResults, sections: readonly FamilySe
   // The sceptic's question first: does the selected detector beat what the input text alone explains?
   out.push(...mechanismMarginSection(results));
   out.push(...selectionComparisonSection(results));
+  out.push(...baseRateSection(results));
   out.push(h(2, "How to read this report"));
   out.push({
     kind: "list",
     items: [
       ["Every detector is fitted on ", { strong: "trusted" }, " inputs only; the labels of the untrusted inputs are used for evaluation, never for fitting. Scores: higher = more anomalous."],
       [`A detector flags an input when its score exceeds a threshold calibrated on a held-out trusted split at level α (${results.alphas.join(", ")}): on in-distribution inputs the false-positive rate is then at most about α.`],
-      ["Detector, hook (layer) and threshold rule are chosen on the ", { em: "validation" }, " split; the numbers reported are on the disjoint ", { em: "test" }, " split."],
+      ["The headline detector and hook (layer) are chosen ", { strong: "without labels" }, ": the unlabelled ", { em: "validation" }, " pool against held-out trusted inputs (see How the headline detector was chosen); the numbers reported are on the disjoint ", { em: "test" }, " split. Per-detector tables pick each detector's hook on the labelled validation split (an analysis, not a deployable choice)."],
       ["Precision depends on the share of anomalies in the mix: every precision figure is printed next to the anomaly rate it was measured at. At a lower real-world anomaly rate precision is lower."],
       ["Shift FPR: the false-positive rate on benign inputs unlike the trusted ones (maths questions, trivia, safe-but-alarming prompts). Every flag there is a false alarm."],
       ["Plain harmful requests (family ", { code: "harmful-plain" }, ", AdvBench) get their own row: they look like ordinary instructions and are the expected hard case."],

@@ -11,6 +11,7 @@ import { fmtCi, fmtRate } from "./format.js";
 import { tableToMarkdown } from "./markdown.js";
 import { mechanismMarginTable, mechanismMarginWarnings } from "./mechanism-margin-section.js";
 import { selectionComparisonTable } from "./selection-comparison-section.js";
+import { baseRateTable } from "./base-rate-section.js";
 import { BASELINE_FAMILY, baselineLabel, baselineRefs, detectorChoices, deltaText, hookLabel, layerGrid, mixText, rankLayers, taskModels } from "./tables.js";
 
 export const RESULTS_START = "<!-- results:start -->";
@@ -52,8 +53,7 @@ function marginLines(results: BenchResults): string[] {
 
 /** The label-free choice beside the choices that saw labels. */
 function comparisonLines(results: BenchResults): string[] {
-  const table = selectionComparisonTable(results);
-  return table ? ["", tableToMarkdown(table)] : [];
+  return [selectionComparisonTable(results), baseRateTable(results)].flatMap((t) => (t ? ["", tableToMarkdown(t)] : []));
 }
 
 /** A blank line, a bold title, a blank line, then the lines. */

@@ -251,7 +251,7 @@ export function headlineTable(results: BenchResults): Table {
   }
   return {
     id: "headline",
-    title: "Headline: the detector selected on validation, measured on the test split",
+    title: "Headline: the detector selected without labels, measured on the test split",
     note:
       "Flag when the score exceeds the threshold calibrated on trusted data at level α (expected false-positive rate on " +
       "in-distribution inputs ≤ α). Precision depends on the anomaly rate of the test mix, given in the mix column; " +

@@ -175,6 +175,21 @@ export interface Selection {
   readonly hook: string;
   readonly validation: ResultRecord;
   readonly test: ResultRecord;
+  /**
+   * Headline selections: recall, false-positive rate and precision at anomaly rates 1%, 5% and 20% (the test mix
+   * reweighted) at α, with bootstrap intervals whose replicates resample the calibration scores and set the threshold
+   * again. Absent in older results and where calibration cannot set a threshold at α.
+   */
+  readonly atBaseRates?: BaseRatePoint;
+}
+
+/** Precision where anomalies are rare: one operating point (α) of a selection on the test split. */
+export interface BaseRatePoint {
+  readonly alpha: number;
+  readonly threshold: number;
+  readonly recall: WithCi;
+  readonly fpr: WithCi;
+  readonly precision: ReadonlyArray<{ readonly rate: number } & WithCi>;
 }
 
 /**

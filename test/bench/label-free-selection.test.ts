@@ -12,6 +12,7 @@ import { chooseLabelFree, twoSampleAuroc } from "../../src/bench/label-free-sele
 import type { Candidate } from "../../src/bench/leave-class-out.js";
 import type { PlannedDetector } from "../../src/bench/plan.js";
 import { runBench } from "../../src/bench/runner.js";
+import { precisionAtRate } from "../../src/eval/base-rate.js";
 import { auroc } from "../../src/eval/ranking-metrics.js";
 import { SeededRng } from "../../src/random/seeded-rng.js";
 import { PlantedSource, plantedPlan, plantedTask, SIGNAL_HOOK } from "./planted-source.js";
@@ -50,6 +51,7 @@ function candidate(detector: string, validation: Float64Array, trusted: Float64A
     scores: { validation, test: validation },
     thresholds: [],
     trusted,
+    calibration: trusted,
   };
 }
 
@@ -87,6 +89,14 @@ test("in a benchmark run the headline is chosen without labels: flipping every u
     assert.deepEqual(c.labelFree.test, a.selections[0]!.test.auroc);
     assert.ok(Math.abs(c.recovered! - c.labelFree.test.value / o.test.auroc.value) < 1e-6);
     assert.deepEqual(a.mechanismMargins!.map((m) => m.selected.detector), a.selections.map((s) => s.detector));
+    // Precision at anomaly rates: the point estimates agree with the test record at α = 0.05 (another code path)
+    // and with the closed form of the reweighted mix.
+    const br = a.selections[0]!.atBaseRates!;
+    const at = a.selections[0]!.test.atAlpha.find((q) => q.alpha === 0.05)!;
+    assert.ok(Math.abs(br.recall.value - at.recall.value) < 1e-6);
+    assert.ok(Math.abs(br.threshold - at.threshold!) < 1e-9 * Math.max(1, Math.abs(br.threshold)));
+    assert.deepEqual(br.precision.map((p) => p.rate), [0.01, 0.05, 0.2]);
+    for (const p of br.precision) assert.ok(Math.abs(p.value - precisionAtRate(br.recall.value, br.fpr.value, p.rate)) < 1e-5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

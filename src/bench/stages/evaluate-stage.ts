@@ -84,7 +84,7 @@ function evaluateHook(x: ExtractedUnit, sh: ScoredHook, subsets: UnitSubsets, pl
     if (isShiftControl(reportAs)) continue;
     // Baselines are reference points, never candidates for a selection.
     if (sh.detector.scope === "input" && sh.detector.family !== "baseline") {
-      out.candidates.set(reportAs, [...(out.candidates.get(reportAs) ?? []), { id, scores: sh.scores.split, thresholds, trusted: sh.scores.trustedValidation }]);
+      out.candidates.set(reportAs, [...(out.candidates.get(reportAs) ?? []), { id, scores: sh.scores.split, thresholds, trusted: sh.scores.trustedValidation, calibration: sh.scores.calibration }]);
     }
     keepTestScores(x, sh, reportAs, thresholds, plan.alphas, out);
   }

@@ -5,6 +5,7 @@
 // side by side (selection-comparison.ts).
 
 import type { ResultRecord, Selection, SelectionComparison } from "../../results/contract.js";
+import { baseRatePoint } from "../base-rate-point.js";
 import { selectLabelFree } from "../label-free-selection.js";
 import { leaveClassOutSelections } from "../leave-class-out.js";
 import { compareSelections } from "../selection-comparison.js";
@@ -24,7 +25,12 @@ export function selectStage(x: ExtractedUnit, ev: EvaluatedUnit, { run }: StageC
   const comparison: SelectionComparison[] = labelFree.map(({ choice, selection }) =>
     compareSelections(choice, selection, oracle.find((o) => o.task === selection.task && o.model === selection.model), classOut, x.layout.items.test),
   );
-  return { classOut, selections: labelFree.map((l) => l.selection), oracle, comparison };
+  const options = { seed: run.plan.seed, replicates: run.plan.bootstrapReplicates };
+  const selections = labelFree.map(({ choice, selection }): Selection => {
+    const atBaseRates = baseRatePoint(choice.candidate, x.layout.items.test, options);
+    return atBaseRates ? { ...selection, atBaseRates } : selection;
+  });
+  return { classOut, selections, oracle, comparison };
 }
 
 /** The run's oracle selections (results.oracleSelections), over every record of the run. */
