@@ -18,6 +18,7 @@ import { extractCommand } from "./extract.js";
 import { fitCommand } from "./fit.js";
 import { generateCommand } from "./generate.js";
 import { hooksCommand } from "./hooks.js";
+import { paperCommand } from "./paper.js";
 import { scoreCommand } from "./score.js";
 import { serveCommand } from "./serve.js";
 import { trainCommand } from "./train.js";
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIo): Command {
   scoreCommand(program, io);
   serveCommand(program, io);
   trainCommand(program, io);
+  paperCommand(program, io);
   return program;
 }
 

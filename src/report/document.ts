@@ -243,7 +243,7 @@ function describeSource(ex: readonly FailureExample[]): string {
   return `highest-scoring benign and lowest-scoring anomalous test inputs of ${s.join("; ")}${tp}`;
 }
 
-function modeSection(m: FailureMode, i: number): Block[] {
+export function modeSection(m: FailureMode, i: number): Block[] {
   const where = m.examples[0] ? ` (${m.examples[0].task} × ${m.examples[0].model}, ${m.examples[0].detector} @ ${m.examples[0].hook})` : "";
   const out: Block[] = [h(3, `${i + 1}. ${m.name}${where}`), p({ strong: "Why:" }, ` ${m.explanation}`), p({ strong: "Evidence:" }, ` ${m.evidence}`)];
   if (m.examples.length > 0) out.push({ kind: "table", table: examplesTable(m.examples, `mode-${i + 1}`, `Examples: ${m.name}`) });
