@@ -1,8 +1,9 @@
-// The capability-gap evaluation inside `madkit bench`. It is not a `Task` (no trusted/untrusted text split, no
-// activations): `runCapabilityGap` labels word positions by the strong and weak models' behaviour and returns
-// ResultRecords, which the bench appends to results.records, plus the sizes and summary rows the report states.
+// The capability-gap evaluation inside `madkit bench`. It is not a `Task` (no trusted/untrusted text split; it
+// reads its own activations at word positions): `runCapabilityGap` labels positions by the two models' behaviour,
+// scores them, and returns ResultRecords, which the bench appends to results.records, plus the summary rows.
 
 import {
+  GAP_LABEL,
   GAP_REPORT_ALPHA,
   runCapabilityGap,
   type CapabilityGapOptions,
@@ -14,8 +15,8 @@ import type { CapabilityGapSummary, ResultRecord } from "../results/contract.js"
 
 export const CAPABILITY_GAP_TASK = "capability-gap";
 
-/** Expected wall time on 2 cores (docs/backdoor-and-gaps.md: 133 s full for the three weak models). */
-export const CAPABILITY_GAP_MINUTES = { full: "about 2–3 min", quick: "about 15–30 s" };
+/** Expected wall time on 2 cores (measured for the four weak models: see docs/backdoor-and-gaps.md). */
+export const CAPABILITY_GAP_MINUTES = { full: "about 4–5 min", quick: "about 30–60 s" };
 
 /**
  * Mark the capability gap as planned: an entry with no models, so the activation loop skips it, and a plan note.
@@ -27,17 +28,18 @@ export function withCapabilityGap(plan: BenchPlan): BenchPlan {
     tasks: [...plan.tasks, { task: CAPABILITY_GAP_TASK, models: [] }],
     notes: [
       ...plan.notes,
-      `Capability gap: stories260K (strong) against ${WEAK_MODEL_NAMES.join(", ")} (weak), compared by greedy next word on constructed TinyStories positions; ` +
-        `thresholds from trusted positions where the two models agree; no activations and no detector grid (${plan.quick ? CAPABILITY_GAP_MINUTES.quick : CAPABILITY_GAP_MINUTES.full}).`,
+      `Capability gap: stories260K (strong) against ${WEAK_MODEL_NAMES.join(", ")} (weak) on constructed TinyStories positions; ` +
+        `labels from the weak model's excess loss on the strong model's next ${GAP_LABEL.words} greedy words; activation scores (ridge map weak → strong at the prefix's last token) against baselines, behaviour scores apart; ` +
+        `thresholds from trusted positions where the two models agree; no detector grid (${plan.quick ? CAPABILITY_GAP_MINUTES.quick : CAPABILITY_GAP_MINUTES.full}).`,
     ],
   };
 }
 
 /**
  * Progress units of the capability gap: it scores word positions, not inputs × hooks, so it counts a fixed share per
- * weak model (three of them).
+ * weak model.
  */
-export const CAPABILITY_GAP_PROGRESS = { perWeakModel: 100, weakModels: 3 } as const;
+export const CAPABILITY_GAP_PROGRESS = { perWeakModel: 100, weakModels: WEAK_MODEL_NAMES.length } as const;
 
 export const plansCapabilityGap = (plan: BenchPlan): boolean => plan.tasks.some((t) => t.task === CAPABILITY_GAP_TASK);
 
@@ -59,6 +61,7 @@ export function runCapabilityGapForBench(
       strongModel: "stories260k",
       weakModels: weak.map((name) => ({ name, description: WEAK_MODEL_DESCRIPTIONS[name] })),
       sizes: { ...r.sizes },
+      label: { ...GAP_LABEL },
       rows: r.rows.map((x) => ({ ...x })),
       reportAlpha: GAP_REPORT_ALPHA,
       seconds: Math.round(r.seconds * 10) / 10,

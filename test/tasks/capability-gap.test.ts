@@ -1,7 +1,8 @@
 // The capability-gap pieces: the constructed set is a deterministic function of the seed and follows its
 // rule on a hand-checked paragraph; quantisation stays within half a step of the originals; an early exit
 // equals the logit lens computed by hand from the full model's residual stream; word surprise equals the
-// whole-string NLL difference; the evaluation's records agree with its own labels.
+// whole-string NLL difference, for one word and for three; the last-token features equal a fresh full run's;
+// the evaluation's rows and records agree and share one labelled set per weak model.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,7 +16,9 @@ import { llama2cSourceFromParts } from "../../src/models/llama2c/source.js";
 import { encode, readLlama2cTokenizer } from "../../src/models/llama2c/tokenizer.js";
 import { constructGapPositions, entityRepeatPositions } from "../../src/tasks/gap/constructed-set.js";
 import { nextWordView, PrefixSession } from "../../src/tasks/gap/next-word.js";
-import { runCapabilityGap } from "../../src/tasks/gap/run-capability-gap.js";
+import { runCapabilityGap, type GapRow } from "../../src/tasks/gap/run-capability-gap.js";
+import { GAP_SCORE_SPECS } from "../../src/tasks/gap/gap-scores.js";
+import { scoreKind } from "../../src/tasks/gap/score-kinds.js";
 import { SeededRng } from "../../src/random/seeded-rng.js";
 
 const MODEL = path.join(config.sharedDir, "models/stories260K/stories260K.bin");
@@ -104,20 +107,46 @@ test("a word's surprise from the cached prefix equals the whole-string NLL diffe
   assert.ok(Math.abs(v.nextToken.reduce((s, x) => s + x, 0) - 1) < 1e-9);
 });
 
-test("capability-gap records count what their labels say and thresholds come from trusted scores only", () => {
+test("capability-gap rows agree with their records, share one labelled set per weak model, and say their kind", () => {
   const r = runCapabilityGap({ seed: 0, quick: true, weakModels: ["stories260k-int4"] });
-  assert.ok(r.records.length >= 3);
+  assert.ok(r.records.length >= 9);
+  const first = r.rows[0]!;
   for (const rec of r.records) {
     assert.equal(rec.task, "capability-gap");
-    assert.equal(rec.n, r.sizes.strongCorrect);
-    const row = r.rows.find((x) => x.score === rec.detector)!;
-    assert.equal(rec.nAnomalous, row.nGap);
-    assert.ok(rec.nAnomalous <= rec.n);
+    const row = r.rows.find((x) => x.score === rec.detector)! as GapRow;
+    assert.equal(row.kind, scoreKind(GAP_SCORE_SPECS.find((s) => s.name === row.score)!));
+    assert.equal(rec.family, row.kind === "behaviour" ? "behavioural" : row.kind);
+    // One label set per weak model: every score is evaluated on the same positions.
+    assert.deepEqual([rec.n, rec.nAnomalous, row.nBetween], [first.n, first.nGap, (first as GapRow).nBetween]);
+    assert.ok(Math.abs(rec.auroc.value - row.auroc) < 1e-12 || (Number.isNaN(rec.auroc.value) && Number.isNaN(row.auroc)));
     for (const a of rec.atAlpha) assert.ok(a.precision.value >= 0 && a.precision.value <= 1 && a.recall.value >= 0 && a.recall.value <= 1);
   }
+  assert.ok(first.n + (first as GapRow).nBetween <= r.sizes.evaluationPositions);
   // Disagreement is 0 on every trusted (agreeing) position, so its threshold is 0 wherever one exists.
-  const dis = r.records.find((x) => x.detector === "disagreement")!;
+  const dis = r.records.find((x) => x.detector === "behaviour:disagreement")!;
   for (const a of dis.atAlpha) if (a.threshold !== null && Number.isFinite(a.threshold)) assert.equal(a.threshold, 0);
+});
+
+test("three greedy words: the text starts with the greedy word, its surprise is the whole-string NLL difference, and the features are the full run's last row", () => {
+  const src = llama2cSourceFromParts(readLlama2cCheckpoint(MODEL), tok, "stories260k");
+  const prefix = "Lily had a little dog named Max. Every day, Lily and";
+  const hook = "ln_final.hook_normalized";
+  const session = new PrefixSession();
+  nextWordView(src, "Lily had a little dog named Max.", [], session, { words: 3, hooks: [hook] });
+  const v = nextWordView(src, prefix, [], session, { words: 3, hooks: [hook] });
+  assert.ok(v.greedyText.startsWith(v.greedyWord) && v.greedyWord.length > 0);
+  assert.equal(v.greedyText.match(/[A-Za-z]+/g)!.length, 3, v.greedyText);
+  const sum = (a: Float64Array): number => a.reduce((s, x) => s + x, 0);
+  const [loss] = nextWordView(src, prefix, [v.greedyText], undefined, { words: 3 }).surprise;
+  const direct = sum(src.tokenLogProbs(`${prefix} ${v.greedyText}`)) - sum(src.tokenLogProbs(prefix));
+  assert.ok(Math.abs(loss! - direct) < 1e-4, `${loss} vs ${direct}`);
+  // The session ran only the new tokens; the feature must still be the last row of a fresh full run.
+  const ids = encode(tok, prefix, true, false);
+  const full = forwardChunk(readLlama2cCheckpoint(MODEL), ids, { hooks: [hook] }).hooks.get(hook)!;
+  const last = full.subarray(full.length - 64);
+  const got = v.features.get(hook)!;
+  assert.equal(got.length, 64);
+  for (let i = 0; i < 64; i++) assert.ok(Math.abs(got[i]! - last[i]!) < 1e-4);
 });
 
 test("a prefix session that reuses the previous prefix's cache gives the same words and surprises as fresh runs", () => {

@@ -1,6 +1,6 @@
-// The capability gap inside the pipeline: it has no activations and no detector grid, so it runs once after the
-// units (capability-gap-run.ts shapes it for results.json) and its records join the run's records before the
-// run-wide selection and the write stage.
+// The capability gap inside the pipeline: it reads its own activations at word positions and has no detector
+// grid, so it runs once after the units (capability-gap-run.ts shapes it for results.json) and its records join
+// the run's records before the run-wide selection and the write stage.
 
 import { CAPABILITY_GAP_PROGRESS, plansCapabilityGap, runCapabilityGapForBench, type CapabilityGapBenchRun } from "../capability-gap-run.js";
 import type { StageContext } from "./hand-offs.js";

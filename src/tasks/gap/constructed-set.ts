@@ -71,10 +71,20 @@ export function entityRepeatPositions(paragraphId: string, text: string, maxPerP
   return out;
 }
 
+const paragraphOrder = (seed: number) => shuffled(rngFor(seed, "capability-gap/paragraphs"), loadTinyStories());
+
+/**
+ * Paragraphs of the seeded order after the first `used` (the full run's calibration + evaluation): text no
+ * capability-gap position comes from, for training a weak model (the quick sizes use a prefix of the same order).
+ */
+export function heldOutGapParagraphs(seed: number, used: number): string[] {
+  return paragraphOrder(seed).slice(used).map((r) => r.text);
+}
+
 /** The seeded paragraph split and every candidate position in it. */
 export function constructGapPositions(options: Partial<ConstructedSetOptions> = {}): GapPosition[] {
   const o = { ...CONSTRUCTED_SET_DEFAULTS, ...options };
-  const order = shuffled(rngFor(o.seed, "capability-gap/paragraphs"), loadTinyStories());
+  const order = paragraphOrder(o.seed);
   const nCal = o.paragraphs.calibration;
   const parts: Array<["calibration" | "evaluation", typeof order]> = [
     ["calibration", order.slice(0, nCal)],

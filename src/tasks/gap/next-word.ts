@@ -17,6 +17,19 @@ export interface NextWordView {
   readonly surprise: number[];
   /** Next-token distribution after the prefix (float64), for same-tokenizer divergences. */
   readonly nextToken: Float64Array;
+  /** The greedy continuation through its `words`-th word (no leading space; "" as for greedyWord). */
+  readonly greedyText: string;
+  /** Each requested hook's activation at the prefix's last token. */
+  readonly features: ReadonlyMap<string, Float32Array>;
+}
+
+export interface NextWordOptions {
+  /** Words of greedy continuation to return in `greedyText` (default 1; 0 skips greedy decoding: both words ""). */
+  readonly words?: number;
+  /** Words of room to keep after a long prefix for candidates (default `words`, at least 1); the same value keeps a session's prefixes alike. */
+  readonly roomWords?: number;
+  /** Hooks to read at the prefix's last token (default none). */
+  readonly hooks?: readonly string[];
 }
 
 function cloneCache(c: KvCache): KvCache {
@@ -74,17 +87,54 @@ function sharedLength(a: Int32Array, b: Int32Array): number {
   return n;
 }
 
+/** `words` whole words at the start of `text` (after spaces), the last one followed by a non-letter. */
+function completeWords(words: number): RegExp {
+  return new RegExp(`^\\s*([A-Za-z]+(?:[^A-Za-z]+[A-Za-z]+){${words - 1}})[^A-Za-z]`);
+}
+
+/**
+ * Greedy decoding from a copy of the prefix's cache until `words` words are complete (or WORD_TOKENS per word,
+ * BOS, punctuation first, or the context end). The first word is `greedyWord`; the text through the last
+ * complete (or, at a limit, last begun) word is `greedyText`.
+ */
+function greedyContinuation(
+  model: Llama2cSource, cache: KvCache, lastLogits: Float32Array, prefixIds: Int32Array, prefixText: string, words: number,
+): { greedyWord: string; greedyText: string } {
+  const ck = model.checkpoint;
+  const tok = model.tokenizer;
+  const gen: number[] = [];
+  const gc = cloneCache(cache);
+  let logits = lastLogits;
+  const continuation = (): string => decode(tok, Int32Array.from([...prefixIds, ...gen])).slice(prefixText.length);
+  const done = completeWords(words);
+  for (let n = 0; n < WORD_TOKENS * words; n++) {
+    const next = argmax(logits);
+    if (next === BOS_ID) break;
+    gen.push(next);
+    const text = continuation();
+    if (done.test(text) || /^\s*[^\sA-Za-z]/.test(text)) break;
+    if (gc.length + 1 >= ck.config.seqLen) break;
+    logits = forwardChunk(ck, [next], { cache: gc, lastLogits: true }).lastLogits!;
+  }
+  const text = continuation();
+  const greedyWord = /^\s*([A-Za-z]+)/.exec(text)?.[1] ?? "";
+  const upTo = new RegExp(`^\\s*([A-Za-z]+(?:[^A-Za-z]+[A-Za-z]+){0,${words - 1}})`);
+  return { greedyWord, greedyText: greedyWord ? (upTo.exec(text)?.[1] ?? "") : "" };
+}
+
 /**
  * The greedy next word and the surprise at each candidate, from one run of the prefix (or of its new tokens,
  * with a session). A prefix too long for the context keeps BOS and its last tokens (BabyLlama's 256-token
  * context holds ~250 characters).
  */
-export function nextWordView(model: Llama2cSource, prefix: string, candidates: readonly string[], session?: PrefixSession): NextWordView {
+export function nextWordView(model: Llama2cSource, prefix: string, candidates: readonly string[], session?: PrefixSession, options: NextWordOptions = {}): NextWordView {
   const ck = model.checkpoint;
   const tok = model.tokenizer;
   const seqLen = ck.config.seqLen;
   const fullPrefix = encode(tok, prefix, true, false);
-  const prefixIds = fitContext(fullPrefix, seqLen, WORD_TOKENS + 4);
+  // Room after the prefix for the greedy words and for candidates of as many words.
+  const words = options.words ?? 1;
+  const prefixIds = fitContext(fullPrefix, seqLen, WORD_TOKENS * Math.max(1, options.roomWords ?? words) + 4);
   const prefixText = decode(tok, prefixIds);
   let cache: KvCache;
   let start = 0;
@@ -96,29 +146,17 @@ export function nextWordView(model: Llama2cSource, prefix: string, candidates: r
   } else {
     cache = createKvCache(ck.config);
   }
-  const lastLogits = forwardChunk(ck, prefixIds.subarray(start), { cache, lastLogits: true }).lastLogits!;
+  const chunk = prefixIds.subarray(start);
+  const run = forwardChunk(ck, chunk, { cache, lastLogits: true, hooks: options.hooks ?? [] });
+  const lastLogits = run.lastLogits!;
+  const features = new Map([...run.hooks].map(([h, a]) => [h, a.slice(a.length - a.length / chunk.length)] as const));
   if (session) {
     session.ids = prefixIds;
     session.cache = cache;
   }
   const first = logSoftmax(lastLogits);
 
-  // Greedy decoding until a word is complete (or WORD_TOKENS, BOS, or the context end).
-  const gen: number[] = [];
-  const gc = cloneCache(cache);
-  let logits = lastLogits;
-  const continuation = (): string => decode(tok, Int32Array.from([...prefixIds, ...gen])).slice(prefixText.length);
-  for (let n = 0; n < WORD_TOKENS; n++) {
-    const next = argmax(logits);
-    if (next === BOS_ID) break;
-    gen.push(next);
-    const text = continuation();
-    if (/^\s*[A-Za-z]+[^A-Za-z]/.test(text) || /^\s*[^\sA-Za-z]/.test(text)) break;
-    if (gc.length + 1 >= seqLen) break;
-    logits = forwardChunk(ck, [next], { cache: gc, lastLogits: true }).lastLogits!;
-  }
-  const greedyWord = /^\s*([A-Za-z]+)/.exec(continuation())?.[1] ?? "";
-
+  const { greedyWord, greedyText } = words > 0 ? greedyContinuation(model, cache, lastLogits, prefixIds, prefixText, words) : { greedyWord: "", greedyText: "" };
   const surprise = candidates.map((word) => {
     const full = encode(tok, `${prefix} ${word}`, true, false);
     let shared = 0;
@@ -133,5 +171,5 @@ export function nextWordView(model: Llama2cSource, prefix: string, candidates: r
     const l2 = forwardChunk(ck, ctx, { cache: c2, lastLogits: true }).lastLogits!;
     return continuationNll(model, c2, logSoftmax(l2), wordIds);
   });
-  return { greedyWord, surprise, nextToken: first.map(Math.exp) };
+  return { greedyWord, surprise, nextToken: first.map(Math.exp), greedyText, features };
 }

@@ -1,19 +1,24 @@
-// The capability-gap evaluation: label constructed positions by behaviour (gap = the strong model's next word
-// is right and the weak model's wrong; no gap = both right), score them without the ground truth, set the
-// threshold on trusted positions only, and report precision/recall per weak model as bench ResultRecords.
+// The capability-gap evaluation: label constructed positions by behaviour over several words (gap = the weak
+// model's loss on the strong model's next words exceeds the strong model's own by a margin), score them with
+// activation scores, baselines and (marked apart) behaviour scores, set thresholds on trusted positions only,
+// and report precision / recall, AUROC and precision at recall 0.5 per weak model as bench ResultRecords.
 
 import type { AtAlpha, CapabilityGapRow, ResultRecord } from "../../results/contract.js";
 import { bootstrapStatistic, type BootstrapOptions } from "../../eval/bootstrap.js";
 import { auroc, averagePrecision, fprAtTpr, tprAtFpr } from "../../eval/ranking-metrics.js";
 import { calibrateThreshold, metricsAtThreshold } from "../../eval/threshold-metrics.js";
-import type { Llama2cSource } from "../../models/llama2c/source.js";
 import { constructGapPositions, type GapPosition } from "./constructed-set.js";
-import { nextWordView, PrefixSession } from "./next-word.js";
+import { excessLossLabel, GAP_MARGIN_NATS, LABEL_WORDS, medianOf, NO_GAP_MARGIN_NATS } from "./excess-loss-label.js";
+import { allGapScores, GAP_SCORE_SPECS, type GapScoreName } from "./gap-scores.js";
+import { strongModelViews, weakModelViews, type StrongView, type WeakView } from "./model-views.js";
+import { precisionAtRecall } from "./precision-at-recall.js";
+import { scoreKind } from "./score-kinds.js";
 import { loadStrongModel, loadWeakModel, WEAK_MODEL_NAMES, type WeakModelName } from "./weak-models.js";
+import { wordRarityFromSample } from "./word-rarity.js";
 
-/** Detector scores (higher = more likely a gap). None reads the ground-truth word. */
-export const GAP_SCORES = ["weak-surprise", "surprise-gap", "next-token-kl", "disagreement"] as const;
-export type GapScoreName = (typeof GAP_SCORES)[number];
+/** Every score's name, in report order (kinds and inputs: GAP_SCORE_SPECS). */
+export const GAP_SCORES: readonly GapScoreName[] = GAP_SCORE_SPECS.map((s) => s.name);
+export { GAP_SCORE_SPECS };
 
 export const GAP_ALPHAS = [0.01, 0.05, 0.1] as const;
 /** The α the summary rows (precision/recall) use. */
@@ -29,24 +34,36 @@ export interface CapabilityGapOptions {
   readonly onProgress?: (done: number, total: number, weakModel: string) => void;
 }
 
-/** Paragraphs per part (the positions come from these; see constructed-set.ts). */
-export const GAP_PARAGRAPHS = { full: { calibration: 350, evaluation: 550 }, quick: { calibration: 60, evaluation: 100 } };
-export const GAP_MAX_PER_PARAGRAPH = 5;
-/** BabyLlama's context is 256 pieces of a 105-piece vocabulary (≈ 1.05 characters each; longer prefixes are left-truncated). */
-export const GAP_MAX_PREFIX_CHARS = 240;
+/** Paragraphs per part (the positions come from these; see constructed-set.ts); the rest of the order trains the small sibling. */
+export const GAP_PARAGRAPHS = { full: { calibration: 300, evaluation: 800 }, quick: { calibration: 60, evaluation: 100 } };
+export const GAP_MAX_PER_PARAGRAPH = 8;
+/**
+ * BabyLlama's context is 256 pieces of a 105-piece vocabulary (≈ 1.05 characters each): prefixes past ~220
+ * characters are left-truncated for it (BOS + the last pieces), one more way in which it is the weaker model.
+ */
+export const GAP_MAX_PREFIX_CHARS = 300;
+/** The label's settings, as results.json states them. */
+export const GAP_LABEL = { words: LABEL_WORDS, gapMargin: GAP_MARGIN_NATS, noGapMargin: NO_GAP_MARGIN_NATS } as const;
 
 /** A results.json capability-gap row, with the weak model and score narrowed to the ones this evaluation knows. */
 export interface GapRow extends CapabilityGapRow {
   readonly weakModel: WeakModelName;
   readonly score: GapScoreName;
+  readonly kind: NonNullable<CapabilityGapRow["kind"]>;
+  readonly reads: readonly string[];
+  readonly precisionAtHalfRecall: number;
+  readonly nBetween: number;
+  readonly typicalExcess: number;
 }
 
 export interface CapabilityGapResult {
-  readonly rows: GapRow[];
+  /** GapRows from runCapabilityGap; typed as the contract's rows so a stand-in run (tests) may give fewer fields. */
+  readonly rows: Array<CapabilityGapRow & { readonly weakModel: WeakModelName }>;
   readonly records: ResultRecord[];
   readonly sizes: {
     readonly positions: number;
     readonly evaluationPositions: number;
+    /** Evaluation positions where the strong model's greedy word is the true next word (stated; the label does not need it). */
     readonly strongCorrect: number;
     /** Positions in calibration paragraphs (the trusted ones per weak model are those where it agrees: GapRow.nCalibration). */
     readonly calibrationPositions: number;
@@ -54,36 +71,19 @@ export interface CapabilityGapResult {
   readonly seconds: number;
 }
 
-interface StrongView {
-  readonly word: string;
-  readonly surprise: number;
-  readonly dist: Float64Array;
-}
-
-/** The weak model's side of every position: its greedy word and each gap score (the order of `GAP_SCORES`). */
-interface WeakView {
-  readonly words: readonly string[];
-  readonly scores: ReadonlyMap<GapScoreName, Float64Array>;
-  /** Whether the two models share a tokenizer (`next-token-kl` needs one). */
-  readonly sameTokenizer: boolean;
-  readonly scoreSeconds: number;
-}
-
 /** Which positions calibrate and which are evaluated for one weak model, with the evaluated ones' labels. */
 interface Labelled {
   /** Trusted: calibration positions where the two models agree. */
   readonly calIdx: readonly number[];
-  /** Evaluation positions where the strong model is right. */
+  /** Evaluation positions whose excess loss is outside the margins. */
   readonly evalIdx: readonly number[];
-  /** Per `evalIdx` entry: 1 = gap (the weak model is wrong). */
+  /** Per `evalIdx` entry: 1 = gap. */
   readonly labels: Uint8Array;
   readonly nGap: number;
-}
-
-function klDivergence(p: Float64Array, q: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < p.length; i++) if (p[i]! > 0) s += p[i]! * (Math.log(p[i]!) - Math.log(Math.max(q[i]!, 1e-30)));
-  return s;
+  /** Evaluation positions left out between the margins. */
+  readonly nBetween: number;
+  /** The weak model's median excess loss over calibration positions (nats): the label's reference. */
+  readonly typicalExcess: number;
 }
 
 /** AUROC, NaN when only one class is present. */
@@ -97,16 +97,6 @@ function resample(ev: Float64Array, labels: Uint8Array, idx: Int32Array): { s: F
   return { s: Float64Array.from(idx, (j) => ev[j]!), l: Uint8Array.from(idx, (j) => labels[j]!) };
 }
 
-/** Positions come paragraph by paragraph in text order: one prefix session per paragraph and model. */
-function sessionPerParagraph(): (p: GapPosition) => PrefixSession {
-  let current = "";
-  let session = new PrefixSession();
-  return (p) => {
-    if (p.paragraphId !== current) [current, session] = [p.paragraphId, new PrefixSession()];
-    return session;
-  };
-}
-
 /** Step 1: the constructed positions (calibration and evaluation paragraphs). */
 function constructedPositions(options: CapabilityGapOptions): GapPosition[] {
   return constructGapPositions({
@@ -117,50 +107,32 @@ function constructedPositions(options: CapabilityGapOptions): GapPosition[] {
   });
 }
 
-/** Step 2: the strong model's greedy next word at each position, its surprise at that word and its next-token distribution. */
-function strongModelViews(strong: Llama2cSource, positions: readonly GapPosition[]): StrongView[] {
-  const session = sessionPerParagraph();
-  return positions.map((p) => {
-    const s = session(p);
-    const v = nextWordView(strong, p.prefix, [], s);
-    const own = v.greedyWord ? nextWordView(strong, p.prefix, [v.greedyWord], s).surprise[0]! : Infinity;
-    return { word: v.greedyWord, surprise: own, dist: v.nextToken };
-  });
-}
-
-/** Step 3: one weak model's greedy word and every gap score at each position the strong model has a word for. */
-function weakModelView(name: WeakModelName, strong: Llama2cSource, positions: readonly GapPosition[], strongViews: readonly StrongView[], options: CapabilityGapOptions): WeakView {
-  const weak = loadWeakModel(name);
-  const ts = performance.now();
-  const sameTokenizer = weak.tokenizer.vocabSize === strong.tokenizer.vocabSize;
-  const scores = new Map<GapScoreName, Float64Array>(GAP_SCORES.map((s) => [s, new Float64Array(positions.length)]));
-  const words: string[] = new Array(positions.length).fill("");
-  const session = sessionPerParagraph();
+/**
+ * Step 4: the trusted calibration positions and the labels of the evaluated ones, for one weak model. Trusted:
+ * calibration positions where the two greedy words agree (model outputs only; correctness never read).
+ * Labelled: evaluation positions where the strong model continues with words, whose excess loss is outside the
+ * margins around the weak model's typical excess (the median over calibration positions).
+ */
+export function labelPositions(positions: readonly GapPosition[], strong: readonly StrongView[], weak: readonly WeakView[]): Labelled {
+  const excess = (i: number): number => (strong[i]!.word ? weak[i]!.textLoss - strong[i]!.textLoss : NaN);
+  const calibration = positions.map((p, i) => (p.part === "calibration" ? i : -1)).filter((i) => i >= 0);
+  const calIdx = calibration.filter((i) => strong[i]!.word !== "" && weak[i]!.word === strong[i]!.word);
+  const typicalExcess = medianOf(calibration.map(excess));
+  const evalIdx: number[] = [];
+  const labels: number[] = [];
+  let nBetween = 0;
   positions.forEach((p, i) => {
-    options.onProgress?.(i, positions.length, name);
-    const sv = strongViews[i]!;
-    if (!sv.word) return;
-    const wv = nextWordView(weak, p.prefix, [sv.word], session(p));
-    words[i] = wv.greedyWord;
-    scores.get("weak-surprise")![i] = wv.surprise[0]!;
-    scores.get("surprise-gap")![i] = wv.surprise[0]! - sv.surprise;
-    scores.get("next-token-kl")![i] = sameTokenizer ? klDivergence(sv.dist, wv.nextToken) : NaN;
-    scores.get("disagreement")![i] = wv.greedyWord === sv.word ? 0 : 1;
+    if (p.part !== "evaluation" || !strong[i]!.word) return;
+    const label = excessLossLabel(excess(i), typicalExcess);
+    if (label === null) {
+      nBetween++;
+      return;
+    }
+    evalIdx.push(i);
+    labels.push(label);
   });
-  options.onProgress?.(positions.length, positions.length, name);
-  return { words, scores, sameTokenizer, scoreSeconds: (performance.now() - ts) / 1000 };
-}
-
-/** Step 4: the trusted calibration positions and the labels of the evaluated ones, for one weak model. */
-function labelPositions(positions: readonly GapPosition[], strongViews: readonly StrongView[], weakWords: readonly string[], evalIdx: readonly number[]): Labelled {
-  // Trusted calibration: positions of the calibration paragraphs where the two models' greedy words agree.
-  // Chosen from model outputs only: whether either word is right is never read.
-  const calIdx = positions
-    .map((p, i) => (p.part === "calibration" && strongViews[i]!.word !== "" && weakWords[i] === strongViews[i]!.word ? i : -1))
-    .filter((i) => i >= 0);
-  // Labels: among evaluation positions where the strong model is right, gap = the weak model is wrong.
-  const labels = Uint8Array.from(evalIdx, (i) => (weakWords[i] === positions[i]!.target ? 0 : 1));
-  return { calIdx, evalIdx, labels, nGap: labels.reduce((s, x) => s + x, 0) };
+  const nGap = labels.reduce((s, x) => s + x, 0);
+  return { calIdx, evalIdx, labels: Uint8Array.from(labels), nGap, nBetween, typicalExcess };
 }
 
 /** Step 5: per α, the threshold from the trusted calibration scores and precision / recall (bootstrap CIs) on the evaluated ones. */
@@ -186,6 +158,7 @@ function gapAtAlpha(cal: Float64Array, ev: Float64Array, labels: Uint8Array, see
 
 /** Step 6: the results.json record of one weak model × score: ranking metrics with bootstrap CIs and the α rows. */
 function gapRecord(name: WeakModelName, scoreName: GapScoreName, ev: Float64Array, lab: Labelled, atAlpha: AtAlpha[], scoreSeconds: number, seed: number): ResultRecord {
+  const kind = scoreKind(GAP_SCORE_SPECS.find((x) => x.name === scoreName)!);
   const { labels, nGap } = lab;
   const degenerate = nGap === 0 || nGap === ev.length;
   const none = { value: NaN, lo: NaN, hi: NaN };
@@ -193,8 +166,8 @@ function gapRecord(name: WeakModelName, scoreName: GapScoreName, ev: Float64Arra
     task: "capability-gap",
     model: `stories260k/${name}`,
     detector: scoreName,
-    family: "behavioural",
-    hook: "next-word",
+    family: kind === "behaviour" ? "behavioural" : kind,
+    hook: kind === "activation" ? "ln_final.hook_normalized" : "next-word",
     layer: null,
     pooling: "last",
     subset: "all",
@@ -214,41 +187,63 @@ function gapRecord(name: WeakModelName, scoreName: GapScoreName, ev: Float64Arra
 }
 
 /** Steps 5 and 6 for one score: its summary row and record, or undefined when no position calibrates or is evaluated. */
-function evaluateGapScore(name: WeakModelName, scoreName: GapScoreName, weak: WeakView, lab: Labelled, seed: number): { row: GapRow; record: ResultRecord } | undefined {
-  const all = weak.scores.get(scoreName)!;
+function evaluateGapScore(name: WeakModelName, scoreName: GapScoreName, all: Float64Array, lab: Labelled, scoreSeconds: number, seed: number): { row: GapRow; record: ResultRecord } | undefined {
   const cal = Float64Array.from(lab.calIdx, (i) => all[i]!);
   const ev = Float64Array.from(lab.evalIdx, (i) => all[i]!);
   if (cal.length === 0 || ev.length === 0) return undefined;
   const atAlpha = gapAtAlpha(cal, ev, lab.labels, seed);
   const main = atAlpha.find((a) => a.alpha === GAP_REPORT_ALPHA)!;
+  const spec = GAP_SCORE_SPECS.find((x) => x.name === scoreName)!;
   const row: GapRow = {
-    weakModel: name, score: scoreName, alpha: GAP_REPORT_ALPHA, threshold: main.threshold,
-    precision: main.precision.value, recall: main.recall.value, auroc: safeAuroc(ev, lab.labels), n: ev.length, nGap: lab.nGap, nCalibration: cal.length,
+    weakModel: name, score: scoreName, kind: scoreKind(spec), reads: [...spec.reads], alpha: GAP_REPORT_ALPHA, threshold: main.threshold,
+    precision: main.precision.value, recall: main.recall.value, auroc: safeAuroc(ev, lab.labels),
+    precisionAtHalfRecall: precisionAtRecall(ev, lab.labels, 0.5),
+    n: ev.length, nGap: lab.nGap, nBetween: lab.nBetween, nCalibration: cal.length, typicalExcess: lab.typicalExcess,
   };
-  return { row, record: gapRecord(name, scoreName, ev, lab, atAlpha, weak.scoreSeconds, seed) };
+  return { row, record: gapRecord(name, scoreName, ev, lab, atAlpha, scoreSeconds, seed) };
+}
+
+/** Steps 3–6 for one weak model: its views, labels, every score, and a row and record per score. */
+function evaluateWeakModel(
+  name: WeakModelName, positions: readonly GapPosition[], strongViews: readonly StrongView[], strongVocab: number,
+  rarity: ReturnType<typeof wordRarityFromSample>, options: CapabilityGapOptions,
+): Array<{ row: GapRow; record: ResultRecord }> {
+  const used = GAP_PARAGRAPHS.full.calibration + GAP_PARAGRAPHS.full.evaluation;
+  const weak = loadWeakModel(name, options.seed, used);
+  const t0 = performance.now();
+  const views = weakModelViews(weak, positions, strongViews, (i, n) => options.onProgress?.(i, n, name));
+  const lab = labelPositions(positions, strongViews, views);
+  const sameTokenizer = weak.tokenizer.vocabSize === strongVocab;
+  const scores = allGapScores(positions, strongViews, views, lab.calIdx, sameTokenizer, rarity);
+  const seconds = (performance.now() - t0) / 1000;
+  const out: Array<{ row: GapRow; record: ResultRecord }> = [];
+  for (const spec of GAP_SCORE_SPECS) {
+    const all = scores.get(spec.name);
+    // Absent: too few trusted positions to fit an activation score; next-token KL across tokenizers.
+    if (!all || (spec.name === "behaviour:next-token-kl" && !sameTokenizer)) continue;
+    const r = evaluateGapScore(name, spec.name, all, lab, seconds, options.seed);
+    if (r) out.push(r);
+  }
+  return out;
 }
 
 /**
- * The evaluation as named steps: construct positions → the strong model's views → per weak model: its views and
- * scores → trusted calibration and labels → per score: thresholds, precision / recall → row and record.
+ * The evaluation as named steps: construct positions → the strong model's views → per weak model: its views →
+ * trusted calibration and labels → every score → per score: thresholds, precision / recall → row and record.
  */
 export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapResult {
   const t0 = performance.now();
   const positions = constructedPositions(options);
   const strong = loadStrongModel();
   const strongViews = strongModelViews(strong, positions);
-  const evalIdx = positions.map((p, i) => (p.part === "evaluation" && strongViews[i]!.word === p.target ? i : -1)).filter((i) => i >= 0);
+  const strongCorrect = positions.map((p, i) => (p.part === "evaluation" && strongViews[i]!.word === p.target ? i : -1)).filter((i) => i >= 0);
+  const rarity = wordRarityFromSample();
   const rows: GapRow[] = [];
   const records: ResultRecord[] = [];
   for (const name of options.weakModels ?? WEAK_MODEL_NAMES) {
-    const weak = weakModelView(name, strong, positions, strongViews, options);
-    const lab = labelPositions(positions, strongViews, weak.words, evalIdx);
-    for (const scoreName of GAP_SCORES) {
-      if (scoreName === "next-token-kl" && !weak.sameTokenizer) continue;
-      const out = evaluateGapScore(name, scoreName, weak, lab, options.seed);
-      if (!out) continue;
-      rows.push(out.row);
-      records.push(out.record);
+    for (const r of evaluateWeakModel(name, positions, strongViews, strong.tokenizer.vocabSize, rarity, options)) {
+      rows.push(r.row);
+      records.push(r.record);
     }
   }
   return {
@@ -257,11 +252,11 @@ export function runCapabilityGap(options: CapabilityGapOptions): CapabilityGapRe
     sizes: {
       positions: positions.length,
       evaluationPositions: positions.filter((p) => p.part === "evaluation").length,
-      strongCorrect: evalIdx.length,
+      strongCorrect: strongCorrect.length,
       calibrationPositions: positions.filter((p) => p.part === "calibration").length,
     },
     seconds: (performance.now() - t0) / 1000,
   };
 }
 
-export type { GapPosition, Llama2cSource };
+export type { GapPosition };
