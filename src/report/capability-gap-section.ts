@@ -105,6 +105,32 @@ export function gapHeadlineTable(rows: readonly CapabilityGapRow[]): Table {
   };
 }
 
+/**
+ * One plain sentence per weak model whose best activation score does not beat the best baseline by more than
+ * `minMargin` AUROC: the capability gap's counterpart of the mechanism-margin warnings at the top of the report.
+ */
+export function capabilityGapWarnings(results: BenchResults, minMargin: number): string[] {
+  const rows = (results.capabilityGap?.rows ?? []).filter((r) => r.kind !== undefined && r.alpha === (results.capabilityGap?.reportAlpha ?? 0.05));
+  const out: string[] = [];
+  for (const weak of [...new Set(rows.map((r) => r.weakModel))]) {
+    const mine = rows.filter((r) => r.weakModel === weak);
+    const a = bestOf(mine, "activation");
+    const b = bestOf(mine, "baseline");
+    if (!b) continue;
+    if (!a) {
+      out.push(`On the capability gap (${results.capabilityGap!.strongModel} vs ${weak}) no activation score could be fitted, so this task shows nothing about the models' mechanism.`);
+      continue;
+    }
+    const margin = a.auroc - b.auroc;
+    if (margin > minMargin) continue;
+    out.push(
+      `On the capability gap (${results.capabilityGap!.strongModel} vs ${weak}) the activation score does not beat the baselines: ${a.score} AUROC ${fmtRate(a.auroc)} ` +
+        `against ${b.score} ${fmtRate(b.auroc)}, not more than ${minMargin} above it, so this task shows nothing about the models' mechanism that their entropies or the text do not.`,
+    );
+  }
+  return out;
+}
+
 /** Every score of every weak model with its kind and what it reads. */
 export function gapScoresTable(rows: readonly CapabilityGapRow[]): Table {
   const order = { activation: 0, baseline: 1, behaviour: 2 } as const;

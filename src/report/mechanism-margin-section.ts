@@ -4,13 +4,18 @@
 
 import { MECHANISM_MARGIN_MIN, type BenchResults, type MechanismMargin } from "../results/contract.js";
 import type { Block } from "./blocks.js";
+import { capabilityGapWarnings } from "./capability-gap-section.js";
 import { fmtRate } from "./format.js";
 import { deltaText, type Table } from "./tables.js";
 
 const marginsOf = (results: BenchResults): readonly MechanismMargin[] => results.mechanismMargins ?? [];
 
-/** One sentence per task × model whose margin is at or below MECHANISM_MARGIN_MIN. */
+/** One sentence per task × model whose margin is at or below MECHANISM_MARGIN_MIN, then the capability gap's. */
 export function mechanismMarginWarnings(results: BenchResults): string[] {
+  return [...selectionWarnings(results), ...capabilityGapWarnings(results, MECHANISM_MARGIN_MIN)];
+}
+
+function selectionWarnings(results: BenchResults): string[] {
   return marginsOf(results)
     .filter((m) => m.margin !== null && m.margin <= MECHANISM_MARGIN_MIN)
     .map((m) => {
@@ -67,11 +72,11 @@ export function mechanismMarginTable(results: BenchResults): Table | null {
 /** The section that opens the report: the warnings, then the table; nothing for results without margins. */
 export function mechanismMarginSection(results: BenchResults): Block[] {
   const table = mechanismMarginTable(results);
-  if (!table) return [];
   const warnings = mechanismMarginWarnings(results);
+  if (!table && warnings.length === 0) return [];
   return [
     { kind: "heading", level: 2, text: "Mechanism margin" },
     ...(warnings.length > 0 ? [{ kind: "list" as const, items: warnings.map((w) => [{ strong: w }]) }] : []),
-    { kind: "table", table },
+    ...(table ? [{ kind: "table" as const, table }] : []),
   ];
 }

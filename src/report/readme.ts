@@ -47,8 +47,8 @@ export function readmeResultsSection(results: BenchResults): string {
 /** The mechanism margin table, led by a bold sentence per task where the detectors do not beat the text alone. */
 function marginLines(results: BenchResults): string[] {
   const table = mechanismMarginTable(results);
-  if (!table) return [];
-  return ["", ...mechanismMarginWarnings(results).map((w) => `**${e(w)}**\n`), tableToMarkdown(table)];
+  const warnings = mechanismMarginWarnings(results).map((w) => `**${e(w)}**\n`);
+  return table || warnings.length > 0 ? ["", ...warnings, ...(table ? [tableToMarkdown(table)] : [])] : [];
 }
 
 /** The label-free choice beside the choices that saw labels. */

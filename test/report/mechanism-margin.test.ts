@@ -84,3 +84,27 @@ test("the ROC figure draws the strongest baseline only, not every surface row", 
   // Where length is the strongest baseline, it is drawn.
   assert.match(svgOf("jailbreak-ood"), /length @ input_length/);
 });
+
+test("the capability gap joins the warnings at the top when its best activation score does not beat the best baseline by more than the floor", () => {
+  const base = syntheticResults();
+  const row = (weakModel: string, score: string, kind: "activation" | "baseline" | "behaviour", auroc: number) => ({
+    weakModel, score, kind, alpha: 0.05, threshold: 1, precision: 0.5, recall: 0.5, auroc, n: 100, nGap: 40, nCalibration: 50,
+  });
+  const gap = (activation: number) => ({
+    strongModel: "stories260k",
+    weakModels: [{ name: "weak-a", description: "" }],
+    sizes: { positions: 10, evaluationPositions: 5, strongCorrect: 5, calibrationPositions: 5 },
+    reportAlpha: 0.05,
+    seconds: 1,
+    rows: [row("weak-a", "activation:ridge-residual", "activation", activation), row("weak-a", "baseline:weak-entropy", "baseline", 0.66), row("weak-a", "behaviour:surprise-gap", "behaviour", 0.95)],
+  });
+  const losing = { ...base, capabilityGap: gap(0.66 + MECHANISM_MARGIN_MIN - 0.01) } as unknown as BenchResults;
+  const md = renderMarkdown(buildDocument(losing));
+  const sentence = /On the capability gap \(stories260k vs weak-a\) the activation score does not beat the baselines: activation:ridge-residual AUROC 0\.700 against baseline:weak-entropy 0\.660/;
+  assert.match(md, sentence);
+  assert.ok(md.search(sentence) < md.indexOf("## How to read this report"), "at the top");
+  assert.match(readmeResultsSection(losing), sentence);
+  // The behaviour score (0.95) reads the label's inputs: it never counts as the activation score.
+  const winning = { ...base, capabilityGap: gap(0.66 + MECHANISM_MARGIN_MIN + 0.01) } as unknown as BenchResults;
+  assert.doesNotMatch(renderMarkdown(buildDocument(winning)), /On the capability gap/);
+});
