@@ -1,7 +1,7 @@
 // One score vector of one split → one result record per evaluation subset: ranking metrics with bootstrap CIs,
 // and precision / recall / F1 / FPR at each threshold calibrated on trusted scores (never on these labels).
 
-import { bootstrapMetrics } from "../eval/bootstrap.js";
+import { bootstrapMetrics, replicateThresholds } from "../eval/bootstrap.js";
 import { fprAtTpr, tprAtFpr } from "../eval/ranking-metrics.js";
 import { calibrateThreshold } from "../eval/threshold-metrics.js";
 import { streamSeed } from "../random/seeded-sampling.js";
@@ -14,6 +14,14 @@ export type RowIdentity = Pick<
   ResultRecord,
   "task" | "model" | "detector" | "family" | "hook" | "layer" | "pooling" | "scope" | "positives" | "fitSeconds" | "scoreSeconds"
 >;
+
+/**
+ * Per α, the threshold again on each bootstrap resample of the calibration scores (eval/bootstrap.ts), so the
+ * precision / recall intervals of every record of this row include the threshold's own variance.
+ */
+export function calibrationReplicates(id: Pick<RowIdentity, "model" | "detector" | "hook">, calibrationScores: ArrayLike<number>, alphas: readonly number[], options: { readonly seed: number; readonly replicates: number }): Float64Array[] {
+  return replicateThresholds(calibrationScores, alphas, { seed: streamSeed(options.seed, `calibration/${id.model}/${id.detector}/${id.hook}`), replicates: options.replicates });
+}
 
 /** Threshold per α from held-out trusted scores; Infinity (nothing flagged) when they are too few for α. */
 export function thresholdsFor(calibrationScores: ArrayLike<number>, alphas: readonly number[]): number[] {
@@ -40,14 +48,14 @@ export function evaluateSplit(
   subsets: readonly EvalSubset[],
   thresholds: readonly number[],
   alphas: readonly number[],
-  options: { readonly seed: number; readonly replicates: number },
+  options: { readonly seed: number; readonly replicates: number; readonly replicateThresholds?: readonly Float64Array[] },
 ): ResultRecord[] {
   const shiftIdx = items.map((_, i) => i).filter((i) => items[i]!.group === "shift");
   const out: ResultRecord[] = [];
   for (const sub of subsets) {
     const s = Float64Array.from(sub.indices, (i) => scores[i]!);
     const seed = streamSeed(options.seed, `bootstrap/${id.task}/${id.model}/${id.detector}/${id.hook}/${sub.name}/${split}`);
-    const m = bootstrapMetrics(s, sub.labels, thresholds, { seed, replicates: options.replicates });
+    const m = bootstrapMetrics(s, sub.labels, thresholds, { seed, replicates: options.replicates, replicateThresholds: options.replicateThresholds });
     let nPos = 0;
     for (let k = 0; k < sub.labels.length; k++) nPos += sub.labels[k]!;
     const atAlpha: AtAlpha[] = alphas.map((alpha, j) => {

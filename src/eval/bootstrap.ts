@@ -1,12 +1,16 @@
 // The seeded percentile bootstrap, in two forms over one options type and one percentile function:
-// `bootstrapMetrics` (AUROC, AUPRC, precision / recall at fixed thresholds) resamples stratified (normals and
+// `bootstrapMetrics` (AUROC, AUPRC, precision / recall at thresholds) resamples stratified (normals and
 // anomalies each drawn with replacement to their own count, so every replicate keeps the evaluated mix); a
 // replicate is a vector of multiplicities, so the scores are sorted once and each replicate is one O(n) weighted
-// walk. `bootstrapStatistic` resamples item indices for any statistic (the capability-gap metrics).
+// walk. Thresholds set on trusted calibration scores vary with that sample too: `replicateThresholds` resamples the
+// calibration scores and sets each α's threshold again per replicate, and `bootstrapMetrics` takes them, so the
+// precision / recall intervals include the threshold's own variance. `bootstrapStatistic` resamples item indices
+// for any other statistic.
 
 import { MadkitError } from "../errors.js";
 import type { Labels } from "./ranking-metrics.js";
 import { SeededRng } from "../random/seeded-rng.js";
+import { calibrateThreshold } from "./threshold-metrics.js";
 
 export interface Interval {
   readonly lo: number;
@@ -132,16 +136,39 @@ function checkedOptions(options: BootstrapOptions): { B: number; level: number; 
 }
 
 /**
- * Point estimates and stratified percentile-bootstrap intervals. Thresholds are held fixed (they come from
- * trusted calibration data, not from this sample), so the intervals describe the evaluation sample's noise.
+ * Per α, the threshold set again on each of `replicates` resamples of the calibration scores (drawn with
+ * replacement to their own count): replicate b of every α uses the same resample. Pass the result to
+ * bootstrapMetrics as `replicateThresholds`; its own seed then draws the evaluation sample.
+ */
+export function replicateThresholds(calibration: ArrayLike<number>, alphas: readonly number[], options: BootstrapOptions): Float64Array[] {
+  const { B } = checkedOptions(options);
+  const rng = new SeededRng(options.seed);
+  const out = alphas.map(() => new Float64Array(B));
+  const sample = new Float64Array(calibration.length);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < sample.length; i++) sample[i] = calibration[rng.int(calibration.length)]!;
+    alphas.forEach((a, j) => (out[j]![b] = calibrateThreshold(sample, a)));
+  }
+  return out;
+}
+
+/**
+ * Point estimates and stratified percentile-bootstrap intervals. Without `replicateThresholds` the thresholds are
+ * held fixed and the intervals describe the evaluation sample's noise only; with them (one array of B per
+ * threshold, from `replicateThresholds`) replicate b flags at replicateThresholds[j][b], so the precision and recall
+ * intervals include the calibration sample's noise as well. Point estimates use `thresholds` either way.
  */
 export function bootstrapMetrics(
   scores: ArrayLike<number>,
   labels: Labels,
   thresholds: readonly number[],
-  options: BootstrapOptions,
+  options: BootstrapOptions & { readonly replicateThresholds?: readonly Float64Array[] },
 ): MetricsWithCi {
   const { B, level, rule } = checkedOptions(options);
+  const rt = options.replicateThresholds;
+  if (rt && (rt.length !== thresholds.length || rt.some((x) => x.length !== B))) {
+    throw new MadkitError("DIMENSION_MISMATCH", `bootstrap: replicateThresholds must hold ${B} replicates for each of ${thresholds.length} thresholds`);
+  }
   const r = rank(scores, labels);
   const n = scores.length;
   const ones = new Float64Array(n).fill(1);
@@ -163,7 +190,7 @@ export function bootstrapMetrics(
     au[b] = m.auroc;
     ap[b] = m.auprc;
     thresholds.forEach((t, j) => {
-      const x = weightedAtThreshold(scores, labels, w, t);
+      const x = weightedAtThreshold(scores, labels, w, options.replicateThresholds ? options.replicateThresholds[j]![b]! : t);
       prec[j]![b] = x.precision;
       rec[j]![b] = x.recall;
     });

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import { BASE_RATES, bootstrapOperatingPoint, precisionAtRate } from "../../src/eval/base-rate.js";
 import { calibrateThreshold, metricsAtThreshold } from "../../src/eval/threshold-metrics.js";
 import { SeededRng } from "../../src/random/seeded-rng.js";
+import { phi, phiInv } from "../helpers/normal-cdf.js";
 
 const normals = (rng: SeededRng, n: number, mean = 0) => Float64Array.from({ length: n }, () => mean + rng.normal());
 
@@ -44,25 +45,6 @@ test("the point estimate sits at the conformal threshold of all calibration scor
   assert.deepEqual(bootstrapOperatingPoint(input, { seed: 1, replicates: 100 }), a);
   assert.notDeepEqual(bootstrapOperatingPoint(input, { seed: 2, replicates: 100 }).atRates, a.atRates);
 });
-
-/** Φ(x) by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7). */
-function phi(x: number): number {
-  const z = Math.abs(x) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * z);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
-  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
-}
-
-/** Φ⁻¹ by bisection on phi. */
-function phiInv(p: number): number {
-  let lo = -10, hi = 10;
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2;
-    if (phi(mid) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
 
 test("resampling the calibration set covers the population precision at 5% near the nominal 95%; a fixed threshold covers it less", () => {
   const alpha = 0.1;

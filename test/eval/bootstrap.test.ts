@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bootstrapMetrics, bootstrapStatistic, percentileInterval } from "../../src/eval/bootstrap.js";
+import { bootstrapMetrics, bootstrapStatistic, percentileInterval, replicateThresholds } from "../../src/eval/bootstrap.js";
 import { auroc, averagePrecision } from "../../src/eval/ranking-metrics.js";
-import { metricsAtThreshold } from "../../src/eval/threshold-metrics.js";
+import { calibrateThreshold, metricsAtThreshold } from "../../src/eval/threshold-metrics.js";
+import { phi, phiInv } from "../helpers/normal-cdf.js";
 import { SeededRng } from "../../src/random/seeded-rng.js";
 
 function binormal(seed: number, nNeg: number, nPos: number, d: number): { scores: Float64Array; labels: Uint8Array } {
@@ -130,4 +131,37 @@ test("bootstrapStatistic with the lower rule gives exactly the numbers of the ca
       assert.ok(Object.is(got.value, want.value) && Object.is(got.lo, want.lo) && Object.is(got.hi, want.hi), `seed ${seed}, metric ${k}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
     }
   }
+});
+
+test("replicate thresholds: a constant calibration set gives the fixed threshold, and then the intervals equal the fixed-threshold bootstrap", () => {
+  const { scores, labels } = binormal(8, 120, 40, 1.5);
+  const cal = new Float64Array(50).fill(0.7);
+  const reps = replicateThresholds(cal, [0.05, 0.1], { seed: 3, replicates: 100 });
+  for (const r of reps) assert.ok(r.every((t) => t === 0.7));
+  const fixed = bootstrapMetrics(scores, labels, [0.7, 0.7], { seed: 4, replicates: 100 });
+  assert.deepEqual(bootstrapMetrics(scores, labels, [0.7, 0.7], { seed: 4, replicates: 100, replicateThresholds: reps }), fixed);
+  assert.throws(() => bootstrapMetrics(scores, labels, [0.7], { seed: 4, replicates: 100, replicateThresholds: reps }), /replicateThresholds must hold 100 replicates for each of 1 thresholds/);
+});
+
+test("with the calibration resampled, the recall interval covers the population recall near the nominal rate; held fixed it covers it less", () => {
+  const alpha = 0.1;
+  const shift = 1.5;
+  const truth = 1 - phi(phiInv(1 - alpha) - shift);
+  const rng = new SeededRng(21);
+  const gauss = (n: number, m = 0) => Float64Array.from({ length: n }, () => m + rng.normal());
+  let withCal = 0;
+  let fixedCov = 0;
+  const sims = 120;
+  for (let s = 0; s < sims; s++) {
+    const cal = gauss(40);
+    const scores = Float64Array.from([...gauss(300), ...gauss(150, shift)]);
+    const labels = Uint8Array.from({ length: 450 }, (_, i) => (i >= 300 ? 1 : 0));
+    const t = calibrateThreshold(cal, alpha);
+    const a = bootstrapMetrics(scores, labels, [t], { seed: s, replicates: 200, replicateThresholds: replicateThresholds(cal, [alpha], { seed: 1000 + s, replicates: 200 }) }).atThresholds[0]!.recallCi;
+    const b = bootstrapMetrics(scores, labels, [t], { seed: s, replicates: 200 }).atThresholds[0]!.recallCi;
+    if (a.lo <= truth && truth <= a.hi) withCal++;
+    if (b.lo <= truth && truth <= b.hi) fixedCov++;
+  }
+  assert.ok(withCal / sims >= 0.85, `coverage with the calibration resampled: ${withCal / sims}`);
+  assert.ok(fixedCov / sims < withCal / sims - 0.15, `fixed ${fixedCov / sims} vs ${withCal / sims}`);
 });

@@ -5,7 +5,7 @@
 
 import type { ResultRecord, RocPoints, ScoreHistogram } from "../../results/contract.js";
 import type { UntrustedSplit } from "../../tasks/task.js";
-import { evaluateSplit, thresholdsFor, type RowIdentity } from "../evaluate.js";
+import { calibrationReplicates, evaluateSplit, thresholdsFor, type RowIdentity } from "../evaluate.js";
 import type { Candidate } from "../leave-class-out.js";
 import type { BenchPlan } from "../plan.js";
 import { downsampledRoc, scoreHistogram } from "../plot-data.js";
@@ -75,10 +75,12 @@ function keepTestScores(x: ExtractedUnit, sh: ScoredHook, reportAs: string, thre
 
 function evaluateHook(x: ExtractedUnit, sh: ScoredHook, subsets: UnitSubsets, plan: BenchPlan, out: Collected): void {
   const thresholds = thresholdsFor(sh.scores.calibration, plan.alphas);
+  const boot = { seed: plan.seed, replicates: plan.bootstrapReplicates };
+  const replicate = calibrationReplicates({ model: x.unit.model, detector: sh.detector.name, hook: sh.hook }, sh.scores.calibration, plan.alphas, boot);
   for (const reportAs of x.unit.reportAs) {
     const id = rowIdentity(x, sh, reportAs);
     for (const s of UNTRUSTED_SPLITS) {
-      const options = { seed: plan.seed, replicates: plan.bootstrapReplicates };
+      const options = { ...boot, replicateThresholds: replicate };
       out.records.push(...evaluateSplit(id, s, x.layout.items[s], sh.scores.split[s], subsets.get(reportAs)![s], thresholds, plan.alphas, options));
     }
     if (isShiftControl(reportAs)) continue;

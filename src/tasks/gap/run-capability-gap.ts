@@ -3,9 +3,9 @@
 // activation scores, baselines and (marked apart) behaviour scores, set thresholds on trusted positions only,
 // and report precision / recall, AUROC and precision at recall 0.5 per weak model as bench ResultRecords.
 
-import type { AtAlpha, CapabilityGapRow, ResultRecord } from "../../results/contract.js";
-import { bootstrapStatistic, type BootstrapOptions } from "../../eval/bootstrap.js";
-import { auroc, averagePrecision, fprAtTpr, tprAtFpr } from "../../eval/ranking-metrics.js";
+import type { AtAlpha, CapabilityGapRow, ResultRecord, WithCi } from "../../results/contract.js";
+import { bootstrapMetrics, replicateThresholds, type BootstrapOptions } from "../../eval/bootstrap.js";
+import { auroc, fprAtTpr, tprAtFpr } from "../../eval/ranking-metrics.js";
 import { calibrateThreshold, metricsAtThreshold } from "../../eval/threshold-metrics.js";
 import { constructGapPositions, type GapPosition } from "./constructed-set.js";
 import { excessLossLabel, GAP_MARGIN_NATS, LABEL_WORDS, medianOf, NO_GAP_MARGIN_NATS } from "./excess-loss-label.js";
@@ -25,7 +25,7 @@ export const GAP_ALPHAS = [0.01, 0.05, 0.1] as const;
 export const GAP_REPORT_ALPHA = 0.05;
 
 /** Item-resampling bootstrap intervals: 200 replicates, 95%, lower order statistic (the published numbers' rule). */
-const ci = (seed: number): BootstrapOptions => ({ seed, replicates: 200, level: 0.95, quantile: "lower" });
+const ci = (seed: number): BootstrapOptions => ({ seed, replicates: 200, level: 0.95 });
 
 export interface CapabilityGapOptions {
   readonly seed: number;
@@ -92,11 +92,6 @@ function safeAuroc(s: Float64Array, l: Uint8Array): number {
   return pos === 0 || pos === l.length ? NaN : auroc(s, l);
 }
 
-/** Scores and labels of the evaluated positions at `idx` (one bootstrap resample). */
-function resample(ev: Float64Array, labels: Uint8Array, idx: Int32Array): { s: Float64Array; l: Uint8Array } {
-  return { s: Float64Array.from(idx, (j) => ev[j]!), l: Uint8Array.from(idx, (j) => labels[j]!) };
-}
-
 /** Step 1: the constructed positions (calibration and evaluation paragraphs). */
 function constructedPositions(options: CapabilityGapOptions): GapPosition[] {
   return constructGapPositions({
@@ -135,33 +130,42 @@ export function labelPositions(positions: readonly GapPosition[], strong: readon
   return { calIdx, evalIdx, labels: Uint8Array.from(labels), nGap, nBetween, typicalExcess };
 }
 
-/** Step 5: per α, the threshold from the trusted calibration scores and precision / recall (bootstrap CIs) on the evaluated ones. */
-function gapAtAlpha(cal: Float64Array, ev: Float64Array, labels: Uint8Array, seed: number): AtAlpha[] {
-  return GAP_ALPHAS.map((alpha, k) => {
-    const threshold = calibrateThreshold(cal, alpha);
-    const m = metricsAtThreshold(ev, labels, threshold);
-    const at = (f: (x: { precision: number; recall: number }) => number) => (idx: Int32Array): number => {
-      const { s, l } = resample(ev, labels, idx);
-      return f(metricsAtThreshold(s, l, threshold));
-    };
+/**
+ * Step 5: per α, the threshold from the trusted calibration scores and precision / recall on the evaluated ones, with
+ * the benchmark's one bootstrap (eval/bootstrap.ts: stratified, and the calibration resampled with the threshold set
+ * again per replicate). Without both classes or with a non-finite score there is no interval: it is the point value.
+ */
+function gapMetrics(cal: Float64Array, ev: Float64Array, labels: Uint8Array, seed: number): { atAlpha: AtAlpha[]; auroc: WithCi; auprc: WithCi } {
+  const thresholds = GAP_ALPHAS.map((alpha) => calibrateThreshold(cal, alpha));
+  const nGap = labels.reduce((x, y) => x + y, 0);
+  const usable = nGap > 0 && nGap < labels.length && ev.every(Number.isFinite) && cal.every(Number.isFinite);
+  const point = (v: number): WithCi => ({ value: v, lo: v, hi: v });
+  const m = usable
+    ? bootstrapMetrics(ev, labels, thresholds, { ...ci(seed + 1), replicateThresholds: replicateThresholds(cal, GAP_ALPHAS, ci(seed + 2)) })
+    : undefined;
+  const atAlpha = GAP_ALPHAS.map((alpha, k): AtAlpha => {
+    const threshold = thresholds[k]!;
+    const x = metricsAtThreshold(ev, labels, threshold);
+    const b = m?.atThresholds[k];
     return {
       alpha,
       threshold,
-      precision: bootstrapStatistic(ev.length, at((x) => x.precision), ci(seed + 11 * k + 1)),
-      recall: bootstrapStatistic(ev.length, at((x) => x.recall), ci(seed + 11 * k + 2)),
-      f1: m.f1,
-      fpr: m.fpr,
+      precision: b ? { value: b.precision, ...b.precisionCi } : point(x.precision),
+      recall: b ? { value: b.recall, ...b.recallCi } : point(x.recall),
+      f1: x.f1,
+      fpr: x.fpr,
       shiftFpr: null,
     };
   });
+  const none = { value: NaN, lo: NaN, hi: NaN };
+  return { atAlpha, auroc: m ? { value: m.auroc, ...m.aurocCi } : none, auprc: m ? { value: m.auprc, ...m.auprcCi } : none };
 }
 
 /** Step 6: the results.json record of one weak model × score: ranking metrics with bootstrap CIs and the α rows. */
-function gapRecord(name: WeakModelName, scoreName: GapScoreName, ev: Float64Array, lab: Labelled, atAlpha: AtAlpha[], scoreSeconds: number, seed: number): ResultRecord {
+function gapRecord(name: WeakModelName, scoreName: GapScoreName, ev: Float64Array, lab: Labelled, metrics: ReturnType<typeof gapMetrics>, scoreSeconds: number): ResultRecord {
   const kind = scoreKind(GAP_SCORE_SPECS.find((x) => x.name === scoreName)!);
   const { labels, nGap } = lab;
-  const degenerate = nGap === 0 || nGap === ev.length;
-  const none = { value: NaN, lo: NaN, hi: NaN };
+  const degenerate = nGap === 0 || nGap === ev.length || !ev.every(Number.isFinite);
   return {
     task: "capability-gap",
     model: `stories260k/${name}`,
@@ -176,11 +180,11 @@ function gapRecord(name: WeakModelName, scoreName: GapScoreName, ev: Float64Arra
     scope: "input",
     n: ev.length,
     nAnomalous: nGap,
-    auroc: degenerate ? none : bootstrapStatistic(ev.length, (idx) => { const { s, l } = resample(ev, labels, idx); return safeAuroc(s, l); }, ci(seed + 101)),
-    auprc: degenerate ? none : bootstrapStatistic(ev.length, (idx) => { const { s, l } = resample(ev, labels, idx); return l.includes(1) && l.includes(0) ? averagePrecision(s, l) : NaN; }, ci(seed + 102)),
+    auroc: metrics.auroc,
+    auprc: metrics.auprc,
     fpr95: degenerate ? NaN : fprAtTpr(ev, labels, 0.95),
     tprAt1Fpr: degenerate ? NaN : tprAtFpr(ev, labels, 0.01),
-    atAlpha,
+    atAlpha: metrics.atAlpha,
     fitSeconds: 0,
     scoreSeconds,
   };
@@ -191,7 +195,8 @@ function evaluateGapScore(name: WeakModelName, scoreName: GapScoreName, all: Flo
   const cal = Float64Array.from(lab.calIdx, (i) => all[i]!);
   const ev = Float64Array.from(lab.evalIdx, (i) => all[i]!);
   if (cal.length === 0 || ev.length === 0) return undefined;
-  const atAlpha = gapAtAlpha(cal, ev, lab.labels, seed);
+  const metrics = gapMetrics(cal, ev, lab.labels, seed);
+  const atAlpha = metrics.atAlpha;
   const main = atAlpha.find((a) => a.alpha === GAP_REPORT_ALPHA)!;
   const spec = GAP_SCORE_SPECS.find((x) => x.name === scoreName)!;
   const row: GapRow = {
@@ -200,7 +205,7 @@ function evaluateGapScore(name: WeakModelName, scoreName: GapScoreName, all: Flo
     precisionAtHalfRecall: precisionAtRecall(ev, lab.labels, 0.5),
     n: ev.length, nGap: lab.nGap, nBetween: lab.nBetween, nCalibration: cal.length, typicalExcess: lab.typicalExcess,
   };
-  return { row, record: gapRecord(name, scoreName, ev, lab, atAlpha, scoreSeconds, seed) };
+  return { row, record: gapRecord(name, scoreName, ev, lab, metrics, scoreSeconds) };
 }
 
 /** Steps 3–6 for one weak model: its views, labels, every score, and a row and record per score. */
