@@ -12,10 +12,10 @@ import { portableBackend } from "./portable/index.js";
 export const LINALG_ENV = "MADKIT_LINALG";
 
 /**
- * How much faster OpenBLAS ran than the portable kernels, per kernel (`npm run bench:linalg`) and on the
- * main job (CPU time of a cached rerun), on a 2-core machine on 2026-12-06; docs/numerics.md has the tables.
+ * How much faster OpenBLAS runs than the portable kernels, in words: the numbers belong to the machine that measured
+ * them (`npm run bench:linalg` here; docs/numerics.md has dated tables), not to a string printed on every machine.
  */
-export const MEASURED_OPENBLAS_SPEEDUP = "20-57x faster per kernel and about 1.2x on the main job (measured, docs/numerics.md)";
+export const MEASURED_OPENBLAS_SPEEDUP = "many times faster per kernel and somewhat faster on the main job (`npm run bench:linalg` measures it here; dated measurements in docs/numerics.md)";
 
 let active: LinalgBackend | undefined;
 let announce: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
