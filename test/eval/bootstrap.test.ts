@@ -17,14 +17,6 @@ function binormal(seed: number, nNeg: number, nPos: number, d: number): { scores
   return { scores, labels };
 }
 
-/** Standard normal CDF by the Abramowitz-Stegun 7.1.26 erf approximation (|error| < 1.5e-7). */
-function phi(x: number): number {
-  const z = Math.abs(x) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * z);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
-  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
-}
-
 test("the point estimates equal the unweighted AUROC, average precision and threshold metrics", () => {
   const { scores, labels } = binormal(3, 60, 40, 1);
   // Ties on purpose: rounding makes groups of equal scores.
