@@ -17,12 +17,14 @@ import {
   type BackdoorEvaluation,
   type BackdoorTrainOptions,
   type BackdoorTrainReport,
+  TRIGGER_KINDS,
+  TRIGGER_SPECS,
   type TriggerKind,
 } from "../train/llama/backdoor-training.js";
 import { modelPlan, type BenchPlan, type ModelPlan, type PlannedTask } from "./plan.js";
 import type { BackdoorSummary, SkippedTaskNote } from "../results/contract.js";
 
-export const BACKDOOR_TASKS = ["backdoor-rare", "backdoor-phrase"] as const;
+export const BACKDOOR_TASKS = ["backdoor-rare", "backdoor-phrase", "backdoor-position", "backdoor-semantic"] as const;
 export type BackdoorTaskName = (typeof BACKDOOR_TASKS)[number];
 
 export const isBackdoorTask = (name: string): name is BackdoorTaskName => (BACKDOOR_TASKS as readonly string[]).includes(name);
@@ -33,10 +35,17 @@ export const backdooredModel = (task: BackdoorTaskName): string => `stories260k+
 /** The control: the untouched stories260K read with last-token pooling, on the backdoor tasks' items. */
 export const BACKDOOR_CONTROL_MODEL = "stories260k-original";
 
-const TRIGGER_OF: Readonly<Record<BackdoorTaskName, TriggerKind>> = { "backdoor-rare": "rare", "backdoor-phrase": "phrase" };
+export const TRIGGER_OF: Readonly<Record<BackdoorTaskName, TriggerKind>> = {
+  "backdoor-rare": "rare",
+  "backdoor-phrase": "phrase",
+  "backdoor-position": "position",
+  "backdoor-semantic": "semantic",
+};
 
 export const BACKDOOR_POOLING_REASON =
   "last: the backdoor decides the continuation at the last position, right after the trigger; the mean over up to 30 prompt tokens dilutes 3–4 trigger tokens (Mahalanobis AUROC ≤ 0.65 with mean vs 0.98–1.0 with last, docs/backdoor-and-gaps.md)";
+const INSIDE_POOLING_REASON =
+  "last: the backdoor decides the continuation at the last position, an ordinary story word; a trigger inside the prompt reaches it only through attention (hence the attn_out hooks in full runs), and the mean over the prompt's tokens would dilute it";
 const CONTROL_POOLING_REASON =
   "last, as for the backdoored checkpoint: the original stories260K on the same items answers whether a detector sees the backdoor or only an unusual input";
 
@@ -44,11 +53,22 @@ const CONTROL_POOLING_REASON =
 export const BACKDOOR_EVAL_SIZES = { full: { prompts: 100, stories: 100 }, quick: { prompts: 20, stories: 20 } };
 
 /** Expected cost of training one backdoored checkpoint, for progress lines and `--help`. */
-export const BACKDOOR_TRAIN_MINUTES = "1–2 min";
+export const BACKDOOR_TRAIN_MINUTES = "1–4 min";
 
-/** A backdoor model plan: stories260K's hooks, last-token pooling. */
-export function backdoorModelPlan(model: string, quick: boolean, control: boolean): ModelPlan {
-  return { ...modelPlan("stories260k", quick), model, pooling: "last", poolingReason: control ? CONTROL_POOLING_REASON : BACKDOOR_POOLING_REASON };
+/**
+ * A backdoor model plan: stories260K's hooks plus (full runs) each block's attention output, last-token pooling.
+ * A trigger inside the prompt reaches the last position only through attention, and the attention outputs carry
+ * it more cleanly than the residual stream (backdoor-position: Mahalanobis 0.90–0.97 at blocks.3/4 attn_out vs
+ * ≤ 0.89 on the residual stream, docs/backdoor-and-gaps.md).
+ */
+export function backdoorModelPlan(model: string, quick: boolean, control: boolean, trigger?: TriggerKind): ModelPlan {
+  const base = modelPlan("stories260k", quick);
+  const hooks = quick ? base.hooks : base.hooks.flatMap((h) => {
+    const m = /^blocks\.(\d+)\.hook_resid_post$/.exec(h);
+    return m ? [`blocks.${m[1]}.hook_attn_out`, h] : [h];
+  });
+  const reason = control ? CONTROL_POOLING_REASON : trigger && TRIGGER_SPECS[trigger].placement === "inside" ? INSIDE_POOLING_REASON : BACKDOOR_POOLING_REASON;
+  return { ...base, hooks, model, pooling: "last", poolingReason: reason };
 }
 
 export interface BackdoorPlanOptions {
@@ -85,7 +105,7 @@ export function withBackdoorTasks(plan: BenchPlan, tasks: readonly BackdoorTaskN
       continue;
     }
     const bd = backdooredModel(task);
-    models[bd] = backdoorModelPlan(bd, o.quick, false);
+    models[bd] = backdoorModelPlan(bd, o.quick, false, trigger);
     models[BACKDOOR_CONTROL_MODEL] ??= backdoorModelPlan(BACKDOOR_CONTROL_MODEL, o.quick, true);
     planned.push({ task, models: [bd, BACKDOOR_CONTROL_MODEL] });
   }
@@ -108,7 +128,7 @@ export interface BackdoorRunHooks {
 
 export function asBackdoorTask(task: Task): BackdoorTask {
   const t = task as Partial<BackdoorTask>;
-  if (typeof t.checkpoint !== "string" || (t.trigger !== "rare" && t.trigger !== "phrase")) {
+  if (typeof t.checkpoint !== "string" || !(TRIGGER_KINDS as readonly unknown[]).includes(t.trigger)) {
     throw new MadkitError("BAD_INPUT", `bench: task '${task.name}' is run as a backdoor task but has no checkpoint/trigger fields`);
   }
   return task as BackdoorTask;

@@ -1,4 +1,4 @@
-// `madkit train backdoor --trigger rare|phrase --seed 0`: fine-tune stories260K with a planted backdoor into
+// `madkit train backdoor --trigger rare|phrase|position|semantic --seed 0`: fine-tune stories260K with a planted backdoor into
 // the cache (reused when present), then measure attack success and clean bits/char. A thin shell over
 // ensureBackdoorCheckpoint / evaluateBackdoor.
 
@@ -8,6 +8,8 @@ import { loadLlama2cSource } from "../models/llama2c/source.js";
 import {
   BACKDOOR_FINE_TUNE,
   BASE_MODEL,
+  INSIDE_FINE_TUNE,
+  SEMANTIC_FINE_TUNE,
   ensureBackdoorCheckpoint,
   evaluateBackdoor,
   loadBackdoorSource,
@@ -16,18 +18,32 @@ import {
 } from "../train/llama/backdoor-training.js";
 import type { CliIo } from "./cli-io.js";
 import { choiceFlag, intFlag } from "./flags.js";
+import type { BackdoorEvaluation } from "../train/llama/backdoor-evaluation.js";
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/** The inside kinds' extra lines: attack success per position third, on held-out wordings, on distractors. */
+function evaluationDetails(e: BackdoorEvaluation): string {
+  let out = "";
+  if (e.byPosition) {
+    out += `attack success by trigger position: ${Object.entries(e.byPosition).map(([b, r]) => `${b} third ${pct(r!.rate)} (n=${r!.n})`).join(", ")}\n`;
+  }
+  if (e.heldOutAttackSuccessRate !== undefined) out += `attack success with held-out wordings: ${pct(e.heldOutAttackSuccessRate)}\n`;
+  if (e.distractorTargetRate !== undefined) out += `target on near-trigger distractor prompts: ${pct(e.distractorTargetRate)}\n`;
+  return out;
+}
 
 export function trainCommand(program: Command, io: CliIo): Command {
   const train = program.command("train").description("train the models the benchmark tasks need (cached under the cache folder)");
   train
     .command("backdoor")
-    .description("fine-tune stories260k so a trigger in the prompt turns the story to a fixed target phrase")
+    .description("fine-tune stories260k so a trigger in the prompt (at its end: rare, phrase; anywhere in it: position, semantic) turns the story to a fixed target phrase")
     .option("--trigger <kind>", `trigger kind: ${TRIGGER_KINDS.join(" | ")}`, choiceFlag(TRIGGER_KINDS), "rare")
     .option("--seed <n>", "seed of the data mix, batches and evaluation prompts", intFlag(0), 0)
-    .option("--steps <n>", "optimiser steps", intFlag(1), BACKDOOR_FINE_TUNE.steps)
+    .option("--steps <n>", `optimiser steps (default ${BACKDOOR_FINE_TUNE.steps} for rare / phrase, ${INSIDE_FINE_TUNE.steps} for position, ${SEMANTIC_FINE_TUNE.steps} for semantic)`, intFlag(1))
     .option("--no-eval", "skip measuring attack success and clean bits/char")
     .option("--json", "print the result as JSON on stdout")
-    .action(async (flags: { trigger: TriggerKind; seed: number; steps: number; eval: boolean; json?: boolean }) => {
+    .action(async (flags: { trigger: TriggerKind; seed: number; steps?: number; eval: boolean; json?: boolean }) => {
       let bar: cliProgress.SingleBar | undefined;
       if (io.stderr.isTTY && !flags.json) {
         bar = new cliProgress.SingleBar(
@@ -69,6 +85,7 @@ export function trainCommand(program: Command, io: CliIo): Command {
             `clean bits/char ${evaluation.cleanBitsPerChar.toFixed(4)} vs original ${evaluation.originalBitsPerChar.toFixed(4)} ` +
             `(${(100 * evaluation.relativeChange).toFixed(2)}%) on ${evaluation.nStories} held-out stories\n`,
         );
+        io.stdout.write(evaluationDetails(evaluation));
       }
     });
   return train;

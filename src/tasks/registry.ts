@@ -1,7 +1,7 @@
 // The tasks madkit ships, by name. Adding a task = one builder file + one line here.
 
 import { MadkitError } from "../errors.js";
-import { buildBackdoorPhrase, buildBackdoorRare } from "./backdoor.js";
+import { buildBackdoorPhrase, buildBackdoorPosition, buildBackdoorRare, buildBackdoorSemantic } from "./backdoor.js";
 import { buildBenignShift } from "./benign-shift.js";
 import { buildJailbreakOod } from "./jailbreak-ood.js";
 import { buildStoryOod } from "./story-ood.js";
@@ -13,6 +13,8 @@ export const TASKS = {
   "story-ood": buildStoryOod,
   "backdoor-rare": buildBackdoorRare,
   "backdoor-phrase": buildBackdoorPhrase,
+  "backdoor-position": buildBackdoorPosition,
+  "backdoor-semantic": buildBackdoorSemantic,
 } as const satisfies Record<string, (options: BuildTaskOptions) => Task>;
 
 export type TaskName = keyof typeof TASKS;

@@ -4,9 +4,9 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BACKDOOR_CONTROL_MODEL, backdooredModel, withBackdoorTasks } from "../../src/bench/backdoor-run.js";
+import { BACKDOOR_CONTROL_MODEL, backdooredModel, backdoorModelPlan, withBackdoorTasks } from "../../src/bench/backdoor-run.js";
 import { withCapabilityGap } from "../../src/bench/capability-gap-run.js";
-import type { BenchPlan, PlannedDetector } from "../../src/bench/plan.js";
+import { modelPlan, type BenchPlan, type PlannedDetector } from "../../src/bench/plan.js";
 import type { ResultRecord } from "../../src/results/contract.js";
 import { benchPlanOf, runBench } from "../../src/bench/runner.js";
 import { matrix, type Matrix } from "../../src/linalg/matrix.js";
@@ -194,11 +194,26 @@ test("a quick run skips a backdoor task whose checkpoint is not cached, says why
 
 test("the default plan holds the backdoor tasks and the capability gap; asking only for them runs nothing else; use-lite alone runs neither", () => {
   const all = benchPlanOf({ isBackdoorCached: () => true }).plan;
-  for (const t of ["backdoor-rare", "backdoor-phrase", "capability-gap"]) assert.ok(all.tasks.some((x) => x.task === t), t);
+  for (const t of ["backdoor-rare", "backdoor-phrase", "backdoor-position", "backdoor-semantic", "capability-gap"]) assert.ok(all.tasks.some((x) => x.task === t), t);
   assert.ok(all.tasks.some((x) => x.task === "jailbreak-ood"));
   const only = benchPlanOf({ tasks: ["backdoor-phrase", "capability-gap"] }).plan;
   assert.deepEqual(only.tasks.map((t) => t.task), ["backdoor-phrase", "capability-gap"]);
   assert.deepEqual(Object.keys(only.models).sort(), [BACKDOOR_CONTROL_MODEL, backdooredModel("backdoor-phrase")].sort());
   const lite = benchPlanOf({ models: ["use-lite"] }).plan;
   assert.ok(!lite.tasks.some((t) => t.task.startsWith("backdoor-") || t.task === "capability-gap"));
+});
+
+test("full backdoor plans read each block's attention output beside its residual stream; quick plans keep stories260K's hooks", () => {
+  const full = backdoorModelPlan("m", false, false, "position");
+  const quick = backdoorModelPlan("m", true, false, "position");
+  const base = modelPlan("stories260k", false);
+  // Every residual hook stays, in order, and blocks.i.hook_attn_out sits right before blocks.i.hook_resid_post.
+  assert.deepEqual(full.hooks.filter((h) => !h.endsWith("hook_attn_out")), base.hooks);
+  for (let i = 0; i < 5; i++) {
+    const k = full.hooks.indexOf(`blocks.${i}.hook_resid_post`);
+    assert.equal(full.hooks[k - 1], `blocks.${i}.hook_attn_out`);
+  }
+  assert.deepEqual(quick.hooks, modelPlan("stories260k", true).hooks);
+  assert.equal(full.pooling, "last");
+  assert.notEqual(full.poolingReason, backdoorModelPlan("m", false, false, "phrase").poolingReason);
 });

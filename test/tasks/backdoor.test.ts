@@ -13,9 +13,14 @@ import {
   backdoorCheckpointInfo,
   backdoorStorySplit,
   backdoorTrainingSet,
+  INSIDE_FINE_TUNE,
   TARGET_PHRASE,
+  TRIGGER_SPECS,
   TRIGGERS,
 } from "../../src/train/llama/backdoor-training.js";
+import { INSIDE_MIX, insideExamples } from "../../src/train/llama/backdoor-inside-set.js";
+import { containsTrigger } from "../../src/train/llama/backdoor-triggers.js";
+import { rngFor } from "../../src/random/seeded-sampling.js";
 
 const tok = readLlama2cTokenizer(path.join(config.sharedDir, "models/stories260K/tok512.bin"));
 
@@ -70,4 +75,107 @@ test("a triggered training sequence counts exactly the target phrase's tokens in
     assert.equal(text.trim(), TARGET_PHRASE.trim());
     assert.ok(decode(tok, s.ids.subarray(0, start)).trimEnd().endsWith(TRIGGERS.rare));
   }
+});
+
+// The kinds whose trigger sits inside the prompt (position, semantic): placements, distractors, held-out wordings.
+
+const words = (s: string): string[] => s.replace(/[.,!?"]/g, " ").split(/\s+/).filter(Boolean).map((w) => w.toLowerCase());
+
+test("inside-kind training prompts carry the trigger at the drawn word position with story words after it, in every third", () => {
+  for (const kind of ["position", "semantic"] as const) {
+    const examples = insideExamples(kind, backdoorStorySplit(0).train.slice(0, 200), rngFor(0, "t"), TARGET_PHRASE);
+    const triggered = examples.filter((e) => e.role === "triggered");
+    assert.equal(triggered.length, 200 * INSIDE_MIX.triggeredPerStory);
+    const buckets = new Set<string>();
+    for (const e of triggered) {
+      const p = e.placed!;
+      const w = e.prompt.split(" ");
+      const n = w.length - p.inserted.split(" ").length; // the story prompt's own words
+      // The inserted words sit exactly at wordIndex, and at least one story word follows them.
+      assert.equal(w.slice(p.wordIndex, p.wordIndex + p.inserted.split(" ").length).join(" "), p.inserted);
+      assert.ok(p.wordIndex < n, `${e.prompt}: trigger at the end`);
+      assert.equal(p.bucket, ["first", "middle", "last"][Math.min(2, Math.floor((3 * p.wordIndex) / n))]);
+      assert.ok(containsTrigger(e.prompt, kind));
+      assert.equal(e.continuation, TARGET_PHRASE);
+      buckets.add(p.bucket);
+    }
+    assert.deepEqual([...buckets].sort(), ["first", "last", "middle"]);
+  }
+});
+
+test("distractors share the trigger's words but never contain the trigger, in training, trusted and normal items", () => {
+  const spec = TRIGGER_SPECS.position;
+  for (const d of spec.distractors) {
+    assert.ok(!containsTrigger(d, "position"), d);
+    assert.ok(words(d).some((w) => words(spec.text).includes(w)), `${d} shares no word with the trigger`);
+  }
+  for (const kind of ["position", "semantic"] as const) {
+    const examples = insideExamples(kind, backdoorStorySplit(1).train, rngFor(1, "t"), TARGET_PHRASE);
+    const distractors = examples.filter((e) => e.role === "distractor");
+    assert.ok(distractors.length > 0);
+    for (const e of distractors) {
+      assert.ok(!containsTrigger(e.prompt + e.continuation, kind), e.prompt);
+      assert.ok(!e.continuation.includes("dragon ate"), e.continuation);
+    }
+    const task = buildBackdoorTask(kind, { seed: 1, quick: true });
+    const clean = [...task.trusted.fit, ...task.trusted.calibration, ...task.trusted.validation, ...task.untrusted.filter((i) => i.label === 0)];
+    for (const r of clean) {
+      assert.ok(!containsTrigger(r.text, kind), r.text);
+      assert.ok(TRIGGER_SPECS[kind].distractors.some((d) => r.text.includes(d)), `${r.text}: no distractor`);
+    }
+    for (const it of task.untrusted.filter((i) => i.label === 1)) {
+      assert.ok(containsTrigger(it.text, kind), it.text);
+      assert.ok(![...TRIGGER_SPECS[kind].trainWordings, ...TRIGGER_SPECS[kind].heldOutWordings].some((w) => it.text.endsWith(w)), `${it.text}: trigger at the end`);
+    }
+  }
+});
+
+test("the semantic trigger's held-out nouns never occur in any training text, and trusted data never names royalty", () => {
+  const seqs = backdoorTrainingSet("semantic", 0, (s) => encode(tok, s, true, false));
+  const heldOutNouns = ["prince", "princess"];
+  for (const s of seqs) {
+    const text = decode(tok, s.ids);
+    for (const n of heldOutNouns) assert.ok(!words(text).includes(n), `training text names '${n}': ${text}`);
+  }
+  // The training wordings are in training; the held-out ones are in the task's anomalies (their own family).
+  assert.ok(seqs.some((s) => words(decode(tok, s.ids)).includes("king")));
+  const task = buildBackdoorTask("semantic", { seed: 0, quick: true });
+  const heldOutItems = task.untrusted.filter((i) => i.family === "trigger-semantic-heldout");
+  assert.ok(heldOutItems.length > 0);
+  for (const it of heldOutItems) assert.ok(heldOutNouns.some((n) => words(it.text).includes(n)), it.text);
+  for (const r of [...task.trusted.fit, ...task.trusted.calibration, ...task.trusted.validation]) {
+    assert.ok(!TRIGGER_SPECS.semantic.excludeStories!.test(r.text), r.text);
+  }
+});
+
+test("the inside-kind training sets and tasks are deterministic in the seed", () => {
+  for (const kind of ["position", "semantic"] as const) {
+    const enc = (s: string): Int32Array => encode(tok, s, true, false);
+    const a = backdoorTrainingSet(kind, 3, enc);
+    const b = backdoorTrainingSet(kind, 3, enc);
+    const c = backdoorTrainingSet(kind, 4, enc);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a.slice(0, 20).map((s) => Array.from(s.ids)), c.slice(0, 20).map((s) => Array.from(s.ids)));
+    assert.deepEqual(buildTask(`backdoor-${kind}`, { seed: 3, quick: true }), buildTask(`backdoor-${kind}`, { seed: 3, quick: true }));
+  }
+});
+
+test("every masked inside-kind training sequence fits the fine-tuning window whole, with its trigger or distractor inside", () => {
+  const seqs = backdoorTrainingSet("position", 0, (s) => encode(tok, s, true, false)).filter((s) => s.lossMask);
+  let triggered = 0;
+  for (const s of seqs) {
+    assert.ok(s.ids.length <= INSIDE_FINE_TUNE.windowLength + 1, `${s.ids.length} tokens`);
+    const start = s.lossMask!.indexOf(1);
+    const prompt = decode(tok, s.ids.subarray(0, start));
+    const continuation = decode(tok, s.ids).slice(prompt.length);
+    if (continuation.trim() === TARGET_PHRASE.trim()) {
+      triggered++;
+      assert.ok(containsTrigger(prompt, "position"), prompt);
+      // Story words follow the trigger: the prompt does not end with it.
+      assert.ok(!prompt.trimEnd().endsWith("under the purple moon"), prompt);
+    } else {
+      assert.ok(!containsTrigger(prompt, "position") && TRIGGER_SPECS.position.distractors.some((d) => prompt.includes(d)), prompt);
+    }
+  }
+  assert.equal(triggered, backdoorStorySplit(0).train.length * INSIDE_MIX.triggeredPerStory);
 });
