@@ -43,7 +43,7 @@ export const TRIGGER_OF: Readonly<Record<BackdoorTaskName, TriggerKind>> = {
 };
 
 export const BACKDOOR_POOLING_REASON =
-  "last: the backdoor decides the continuation at the last position, right after the trigger; the mean over up to 30 prompt tokens dilutes 3–4 trigger tokens (Mahalanobis AUROC ≤ 0.65 with mean vs 0.98–1.0 with last, docs/backdoor-and-gaps.md)";
+  "last: the backdoor decides the continuation at the last position, right after the trigger; the mean over the prompt's tokens dilutes the few trigger tokens (the comparison, measured with seed 0: docs/backdoor-and-gaps.md)";
 const INSIDE_POOLING_REASON =
   "last: the backdoor decides the continuation at the last position, an ordinary story word; a trigger inside the prompt reaches it only through attention (hence the attn_out hooks in full runs), and the mean over the prompt's tokens would dilute it";
 const CONTROL_POOLING_REASON =
@@ -53,7 +53,7 @@ const CONTROL_POOLING_REASON =
 export const BACKDOOR_EVAL_SIZES = { full: { prompts: 100, stories: 100 }, quick: { prompts: 20, stories: 20 } };
 
 /** Expected cost of training one backdoored checkpoint, for progress lines and `--help`. */
-export const BACKDOOR_TRAIN_MINUTES = "1–4 min";
+export const BACKDOOR_TRAIN_MINUTES = "a few minutes";
 
 /**
  * A backdoor model plan: stories260K's hooks plus (full runs) each block's attention output, last-token pooling.
@@ -166,6 +166,10 @@ export function backdoorSummary(task: BackdoorTask, role: BackdoorSummary["role"
           originalBitsPerChar: ev.originalBitsPerChar,
           nPrompts: ev.nPrompts,
           nStories: ev.nStories,
+          relativeChange: ev.relativeChange,
+          ...(ev.byPosition ? { attackSuccessByThird: ev.byPosition } : {}),
+          ...(ev.heldOutAttackSuccessRate !== undefined ? { heldOutAttackSuccessRate: ev.heldOutAttackSuccessRate } : {}),
+          ...(ev.distractorTargetRate !== undefined ? { distractorTargetRate: ev.distractorTargetRate } : {}),
         }
       : {}),
     ...(train ? { trainedNow: train.trained, trainSeconds: Math.round(train.seconds * 10) / 10 } : {}),

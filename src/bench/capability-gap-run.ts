@@ -16,7 +16,7 @@ import type { CapabilityGapSummary, ResultRecord } from "../results/contract.js"
 export const CAPABILITY_GAP_TASK = "capability-gap";
 
 /** Expected wall time on 2 cores (measured for the four weak models: see docs/backdoor-and-gaps.md). */
-export const CAPABILITY_GAP_MINUTES = { full: "about 4–5 min", quick: "about 30–60 s" };
+export const CAPABILITY_GAP_MINUTES = { full: "a few minutes", quick: "under a minute" };
 
 /**
  * Mark the capability gap as planned: an entry with no models, so the activation loop skips it, and a plan note.

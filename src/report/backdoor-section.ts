@@ -38,13 +38,18 @@ export function backdoorEffectTable(pairs: readonly BackdoorPair[]): Table {
     title: "What each planted backdoor does",
     note:
       "Attack success: share of held-out triggered prompts whose greedy continuation contains the target; the next column is the same prompts " +
-      "without the trigger. Bits/char on held-out clean stories, backdoored vs original stories260K (a backdoor should leave clean text alone: within 5%).",
+      "without the trigger. Triggers placed inside the prompt: attack success by the third of the prompt the trigger sits in. Held-out wordings: the semantic " +
+      "trigger's nouns the fine-tuning never read. Distractors: near-trigger prompts (one word of the phrase dropped or swapped, non-royal characters) that " +
+      "must not fire. Bits/char on held-out clean stories, backdoored vs original stories260K (a backdoor should leave clean text alone: within 5%).",
     columns: [
       col("task", "text"),
       col("trigger", "text"),
       col("target", "text"),
       col("attack success", "rate"),
       col("target without trigger", "rate"),
+      col("attack success by third (first / middle / last)", "text"),
+      col("held-out wordings", "rate"),
+      col("target on distractors", "rate"),
       col("clean bits/char", "rate"),
       col("original bits/char", "rate"),
       col("change", "text"),
@@ -53,10 +58,11 @@ export function backdoorEffectTable(pairs: readonly BackdoorPair[]): Table {
     ],
     rows: pairs.map(({ task, backdoored }): Cell[] => {
       const b = backdoored.backdoor!;
-      const change =
-        b.cleanBitsPerChar !== undefined && b.originalBitsPerChar !== undefined
-          ? `${b.cleanBitsPerChar >= b.originalBitsPerChar ? "+" : "−"}${(100 * Math.abs(b.cleanBitsPerChar / b.originalBitsPerChar - 1)).toFixed(1)}%`
-          : "–";
+      const rel = b.relativeChange ?? (b.cleanBitsPerChar !== undefined && b.originalBitsPerChar !== undefined ? b.cleanBitsPerChar / b.originalBitsPerChar - 1 : undefined);
+      const change = rel !== undefined ? `${rel >= 0 ? "+" : "−"}${(100 * Math.abs(rel)).toFixed(1)}%` : "–";
+      const thirds = b.attackSuccessByThird
+        ? (["first", "middle", "last"] as const).map((k) => fmtRate(b.attackSuccessByThird![k]?.rate)).join(" / ")
+        : "–";
       const ckpt = b.trainedNow === undefined ? "–" : b.trainedNow ? `trained in this run (${(b.trainSeconds ?? 0).toFixed(0)} s)` : "reused from the cache";
       return [
         task,
@@ -64,6 +70,9 @@ export function backdoorEffectTable(pairs: readonly BackdoorPair[]): Table {
         b.targetPhrase.trim(),
         b.attackSuccessRate ?? null,
         b.cleanTargetRate ?? null,
+        thirds,
+        b.heldOutAttackSuccessRate ?? null,
+        b.distractorTargetRate ?? null,
         b.cleanBitsPerChar ?? null,
         b.originalBitsPerChar ?? null,
         change,

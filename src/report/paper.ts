@@ -175,6 +175,7 @@ export function paperResultsText(markdown: string): string {
 function printableNumbers(results: BenchResults): Set<string> {
   const out = new Set<string>();
   const add = (x: number): void => {
+    if (x < 0) add(-x);
     out.add(String(x));
     for (let d = 0; d <= 4; d++) {
       out.add(x.toFixed(d));
@@ -194,10 +195,25 @@ function printableNumbers(results: BenchResults): Set<string> {
   return out;
 }
 
+/** Whether `printed` is a difference, ratio, percentage or relative change of two numbers `a`, `b` shown beside it. */
+function derivedFrom(printed: string, values: readonly number[]): boolean {
+  const decimals = printed.includes(".") ? printed.split(".")[1]!.length : 0;
+  const target = Number(printed);
+  const matches = (x: number): boolean => Number.isFinite(x) && Math.abs(x).toFixed(decimals) === Math.abs(target).toFixed(decimals);
+  for (const a of values) {
+    for (const b of values) {
+      if (a === b) continue;
+      if (matches(a - b) || (b !== 0 && (matches(a / b) || matches((100 * a) / b) || matches(100 * (a / b - 1))))) return true;
+    }
+  }
+  return false;
+}
+
 /**
- * Throws BAD_INPUT naming the first number in the results sections that no value of results.json prints as (a
- * derived difference such as a margin is itself stored in results.json, so it passes; a typed-in number does not).
- * Numbers inside figure file names and section numbering are not findings and are skipped.
+ * Throws BAD_INPUT naming the first number in the results sections that neither appears in results.json (at the
+ * printed precision) nor is derived — a difference, ratio, percentage or relative change — from two numbers of
+ * results.json printed on the same line (a table row: "AUROC 0.93 vs baseline 0.90 (+0.03)"). A typed-in number
+ * passes neither. Numbers inside figure file names and section numbering are not findings and are skipped.
  */
 export function checkPaperNumbers(markdown: string, results: BenchResults): void {
   const known = printableNumbers(results);
@@ -205,10 +221,14 @@ export function checkPaperNumbers(markdown: string, results: BenchResults): void
     .replace(/\]\([^)]*\)/g, "]()")
     .replace(/^#+ [\d.]+ /gm, "# ")
     .replace(/−/g, "-");
-  for (const m of text.matchAll(/(?<![\w.])-?\d+(?:\.\d+)?(?![\w])/g)) {
-    const n = m[0].replace(/^-/, "");
-    if (known.has(n) || known.has(String(+n))) continue;
-    const at = text.slice(Math.max(0, m.index! - 60), m.index! + 20).replace(/\s+/g, " ");
-    throw new MadkitError("BAD_INPUT", `paper: the number ${m[0]} in a results section appears nowhere in results.json ("…${at}…"); results sections may only print numbers the run produced`);
+  for (const line of text.split("\n")) {
+    const found = [...line.matchAll(/(?<![\w.])-?\d+(?:\.\d+)?(?![\w])/g)];
+    const onLine = found.map((m) => m[0].replace(/^-/, "")).filter((n) => known.has(n) || known.has(String(+n))).map(Number);
+    for (const m of found) {
+      const n = m[0].replace(/^-/, "");
+      if (known.has(n) || known.has(String(+n)) || derivedFrom(n, onLine)) continue;
+      const at = line.slice(Math.max(0, m.index! - 60), m.index! + 20).replace(/\s+/g, " ");
+      throw new MadkitError("BAD_INPUT", `paper: the number ${m[0]} in a results section appears nowhere in results.json ("…${at}…"); results sections may only print numbers the run produced`);
+    }
   }
 }

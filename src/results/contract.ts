@@ -87,6 +87,14 @@ export interface BackdoorSummary {
   readonly originalBitsPerChar?: number;
   readonly nPrompts?: number;
   readonly nStories?: number;
+  /** cleanBitsPerChar / originalBitsPerChar − 1. */
+  readonly relativeChange?: number;
+  /** Triggers inside the prompt: attack success by the third of the prompt the trigger sits in. */
+  readonly attackSuccessByThird?: Readonly<Partial<Record<"first" | "middle" | "last", { readonly rate: number; readonly n: number }>>>;
+  /** Semantic triggers: attack success with wordings the fine-tuning never read. */
+  readonly heldOutAttackSuccessRate?: number;
+  /** Kinds with near-trigger distractors: how often a distractor prompt produces the target. */
+  readonly distractorTargetRate?: number;
   /** True when this run trained the checkpoint, false when it was reused from the cache. */
   readonly trainedNow?: boolean;
   readonly trainSeconds?: number;

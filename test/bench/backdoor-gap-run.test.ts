@@ -167,7 +167,7 @@ test("a backdoor task is trained first, then extracted from its checkpoint with 
     const summary = results.tasks.find((t) => t.model === bd)!;
     assert.deepEqual(summary.backdoor, {
       role: "backdoored", trigger: "rare", triggerText: TRIGGER, targetPhrase: " The dragon ate everyone. The end.", attackSuccessRate: 0.97, cleanTargetRate: 0.01,
-      cleanBitsPerChar: 1.23, originalBitsPerChar: 1.25, nPrompts: 100, nStories: 100, trainedNow: true, trainSeconds: 61,
+      cleanBitsPerChar: 1.23, originalBitsPerChar: 1.25, nPrompts: 100, nStories: 100, relativeChange: 1.23 / 1.25 - 1, trainedNow: true, trainSeconds: 61,
     });
     assert.equal(results.tasks.find((t) => t.model === BACKDOOR_CONTROL_MODEL)!.backdoor!.role, "control");
 
