@@ -93,8 +93,25 @@ export { runBench, hooksFor, type BenchOptions, type BenchProgress } from "./ben
 export { writeResults, RESULTS_FILE } from "./bench/write-results.js";
 export { extractForBench, benchStoreKey, type BenchExtractOptions, type ExtractedActivations } from "./bench/extraction.js";
 export { SELECTION_CRITERION, selectOnValidation } from "./bench/selection.js";
-export { RESULTS_FORMAT, RESULTS_SCHEMA_VERSION, type BenchResults, type ResultRecord, type Selection, type AtAlpha, type WithCi, type PlanSummary } from "./results/contract.js";
-export { bootstrapMetrics, bootstrapStatistic, percentileInterval, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type MetricsWithCi, type Interval, type QuantileRule, type StatisticWithCi } from "./eval/bootstrap.js";
+export { chooseLabelFree, LABEL_FREE_CRITERION, selectLabelFree, twoSampleAuroc, type LabelFreeChoice } from "./bench/label-free-selection.js";
+export { mechanismMargins } from "./bench/mechanism-margin.js";
+export {
+  MECHANISM_MARGIN_MIN,
+  RESULTS_FORMAT,
+  RESULTS_SCHEMA_VERSION,
+  type AtAlpha,
+  type BaseRatePoint,
+  type BenchResults,
+  type MechanismMargin,
+  type PlanSummary,
+  type ResultRecord,
+  type Selection,
+  type SelectionComparison,
+  type WithCi,
+} from "./results/contract.js";
+export { bootstrapMetrics, bootstrapStatistic, percentileInterval, replicateThresholds, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type MetricsWithCi, type Interval, type QuantileRule, type StatisticWithCi } from "./eval/bootstrap.js";
+export { BASE_RATES, bootstrapOperatingPoint, precisionAtRate, type OperatingPoint, type PrecisionAtRate } from "./eval/base-rate.js";
+export { buildPaper, checkPaperNumbers, type Paper } from "./report/paper.js";
 
 // Training the story models (jax-js), the backdoor and capability-gap tasks
 export { checkpointFromParams, FINE_TUNE_DEFAULTS, fineTuneLlama, type FineTuneOptions, type FineTuneProgress, type FineTuneResult, type TrainingSequence } from "./train/llama/fine-tune.js";
@@ -106,6 +123,7 @@ export {
   loadBackdoorSource,
   TARGET_PHRASE,
   TRIGGER_KINDS,
+  TRIGGER_SPECS,
   TRIGGERS,
   type BackdoorEvaluation,
   type BackdoorTrainReport,
@@ -117,3 +135,6 @@ export { earlyExitCheckpoint } from "./models/llama2c/early-exit.js";
 export { GAP_SCORES, runCapabilityGap, type CapabilityGapOptions, type CapabilityGapResult, type GapRow } from "./tasks/gap/run-capability-gap.js";
 export { constructGapPositions, type GapPosition } from "./tasks/gap/constructed-set.js";
 export { WEAK_MODEL_NAMES, type WeakModelName } from "./tasks/gap/weak-models.js";
+export { GAP_SCORE_SPECS, type GapScoreName } from "./tasks/gap/gap-scores.js";
+export { fitRidgeMap, ridgeResiduals, type RidgeMap } from "./tasks/gap/ridge-map.js";
+export { ensureSmallSibling, SMALL_SIBLING_DEFAULTS, type SmallSiblingInfo, type SmallSiblingOptions } from "./train/llama/small-sibling.js";
