@@ -15,9 +15,10 @@ export function mechanismMarginWarnings(results: BenchResults): string[] {
   return [...selectionWarnings(results), ...capabilityGapWarnings(results, MECHANISM_MARGIN_MIN)];
 }
 
+/** The control model's own rows are left out: its detectors are meant to see nothing. */
 function selectionWarnings(results: BenchResults): string[] {
   return marginsOf(results)
-    .filter((m) => m.margin !== null && m.margin <= MECHANISM_MARGIN_MIN)
+    .filter((m) => m.margin !== null && m.margin <= MECHANISM_MARGIN_MIN && !m.verdict.startsWith("control model"))
     .map((m) => {
       const bars = [
         m.bestSurface ? `the best surface baseline (${m.bestSurface.detector}${m.bestSurface.reversed ? ", reversed" : ""}, AUROC ${fmtRate(m.bestSurface.auroc.value)})` : null,

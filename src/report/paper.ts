@@ -61,7 +61,11 @@ function findings(results: BenchResults): string[] {
   if (cmp.length > 0) {
     out.push(`The headline detector and layer are chosen without labels; that choice recovers ${range(cmp.map((c) => c.recovered!))} of the test AUROC of the choice made on labelled validation data.`);
   }
-  const at1 = results.selections.flatMap((s) => s.atBaseRates?.precision.filter((p) => p.rate === 0.01).map((p) => p.value) ?? []);
+  // The control model's rows are left out: its detector is meant to see nothing.
+  const controls = new Set((results.mechanismMargins ?? []).filter((m) => m.verdict.startsWith("control model")).map((m) => `${m.task}\0${m.model}`));
+  const at1 = results.selections
+    .filter((s) => !controls.has(`${s.task}\0${s.model}`))
+    .flatMap((s) => s.atBaseRates?.precision.filter((p) => p.rate === 0.01).map((p) => p.value) ?? []);
   if (at1.length > 0) out.push(`Precision falls with the anomaly rate: at 1% anomalies the headline detectors' precision is ${range(at1)} (α = 0.05).`);
   return out;
 }
@@ -93,6 +97,11 @@ function confoundBlocks(results: BenchResults): Block[] {
   ];
 }
 
+/** The report's sections one heading level down, so they sit inside "3 Results". */
+function demote(blocks: readonly Block[]): Block[] {
+  return blocks.map((b) => (b.kind === "heading" ? { ...b, level: Math.min(3, b.level + 1) as 2 | 3 } : b));
+}
+
 function resultsBlocks(results: BenchResults, figureBlocks: readonly Block[]): Block[] {
   return [
     h(2, "3 Results"),
@@ -105,8 +114,8 @@ function resultsBlocks(results: BenchResults, figureBlocks: readonly Block[]): B
     ...table(baseRateTable(results)),
     h(3, "3.4 Headline"),
     ...table(headlineTable(results)),
-    ...backdoorSection(results),
-    ...capabilityGapSection(results),
+    ...demote(backdoorSection(results)),
+    ...demote(capabilityGapSection(results)),
     h(3, "Figures"),
     ...figureBlocks,
     h(2, "4 Failure modes"),

@@ -16,7 +16,7 @@ export function selectionComparisonTable(results: BenchResults): Table | null {
     id: "selection-comparison",
     title: "Label-free selection against choices that saw labels",
     note:
-      `Headline = label-free: ${results.plan.selectionCriterion}. Oracle: ${results.plan.oracleCriterion ?? "chosen on the labelled validation split"}. ` +
+      `Headline: ${results.plan.selectionCriterion}. Oracle: ${results.plan.oracleCriterion ?? "chosen on the labelled validation split"}. ` +
       "Leave-one-class-out: for each attack class, the choice made on validation data without that class, tested on that class alone (mean over classes), " +
       "beside the label-free choice's test AUROC on the same classes. Recovered = label-free / oracle test AUROC; above chance = (label-free − 0.5) / (oracle − 0.5).",
     columns: [

@@ -108,3 +108,13 @@ test("the capability gap joins the warnings at the top when its best activation 
   const winning = { ...base, capabilityGap: gap(0.66 + MECHANISM_MARGIN_MIN + 0.01) } as unknown as BenchResults;
   assert.doesNotMatch(renderMarkdown(buildDocument(winning)), /On the capability gap/);
 });
+
+test("a control model's own row is never a warning: its detectors are meant to see nothing", () => {
+  const { results } = withMargins();
+  const m = results.mechanismMargins![0]!;
+  const control = { ...m, task: "backdoor-position", model: "stories260k-original", margin: -0.3, beatsSurface: false, verdict: "control model (no backdoor): detectors do not beat the surface baselines (margin −0.300)" };
+  const withControl = { ...results, mechanismMargins: [...results.mechanismMargins!, control] };
+  const md = renderMarkdown(buildDocument(withControl));
+  assert.doesNotMatch(md, /On backdoor-position × stories260k-original/);
+  assert.match(md, /control model \(no backdoor\): detectors do not beat/, "the row itself stays in the table");
+});
