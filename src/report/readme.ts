@@ -188,8 +188,11 @@ function backdoorAndGapLines(results: BenchResults, backdoors: readonly TaskSumm
   for (const t of backdoors) {
     const b = t.backdoor!;
     const sel = results.selections.find((x) => x.task === t.task && x.model === t.model);
+    const thirds = b.attackSuccessByThird ? ` (by third of the prompt: ${(["first", "middle", "last"] as const).map((k) => fmtRate(b.attackSuccessByThird![k]?.rate)).join(" / ")})` : "";
+    const heldOut = b.heldOutAttackSuccessRate !== undefined ? `, on held-out wordings ${fmtRate(b.heldOutAttackSuccessRate)}` : "";
+    const distract = b.distractorTargetRate !== undefined ? `, fired by distractors ${fmtRate(b.distractorTargetRate)}` : "";
     lines.push(
-      `- ${e(t.task)}: attack success ${fmtRate(b.attackSuccessRate)}, clean bits/char ${fmtRate(b.cleanBitsPerChar)} ` +
+      `- ${e(t.task)}: attack success ${fmtRate(b.attackSuccessRate)}${thirds}${heldOut}${distract}, clean bits/char ${fmtRate(b.cleanBitsPerChar)} ` +
         `(original ${fmtRate(b.originalBitsPerChar)}); ` +
         (sel ? `selected ${e(sel.detector)} @ ${e(sel.hook)}, test AUROC ${fmtRate(sel.test.auroc.value)}.` : "no selection."),
     );
