@@ -14,8 +14,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Matrix } from "../linalg/matrix.js";
 import { loadModel } from "../models/registry.js";
 import { MonitorMetrics } from "../server/metrics.js";
-import { DEFAULT_MAX_UNKNOWN_SHARE, MonitorScorer, type FailClosedReason, type TextCoverage } from "../server/scorer.js";
-import type { ItemActivations } from "../server/storage.js";
+import { DEFAULT_MAX_UNKNOWN_SHARE, MonitorScorer, type FailClosedReason, type ScoreResult } from "../server/scorer.js";
 import type { CliIo } from "./cli-io.js";
 import { openUnitFlag } from "./fit.js";
 import { intFlag, unitIntervalFlag } from "./flags.js";
@@ -58,11 +57,11 @@ interface Scored {
   readonly label?: InputLabel;
 }
 
-/** Score one block of inputs (rows of `acts` in input order); a NaN activation is reported with the input's id. */
-function scoreBlock(scorer: MonitorScorer, acts: readonly ItemActivations[], inputs: readonly Scored[], coverage: readonly (TextCoverage | undefined)[] = []): ScoreRecord[] {
-  let results;
+/** Score one block of inputs in input order (`score` runs the scorer); a NaN activation is reported with the input's id. */
+function scoreBlock(score: () => ScoreResult[], inputs: readonly Scored[]): ScoreRecord[] {
+  let results: ScoreResult[];
   try {
-    results = scorer.scoreMany(acts, [], coverage);
+    results = score();
   } catch (e) {
     const m = isMadkitError(e) && e.code === "NON_FINITE" ? /input row (\d+)/.exec(e.message) : null;
     if (m) throw new MadkitError("NON_FINITE", `input '${inputs[Number(m[1])]?.id}': ${e instanceof Error ? e.message : String(e)}`);
@@ -83,19 +82,6 @@ function scoreBlock(scorer: MonitorScorer, acts: readonly ItemActivations[], inp
       ...(r.failClosed ? { failClosed: r.failClosed } : {}),
     };
   });
-}
-
-/** The store's rows for the bundle's hooks, one record of hook → vector per input. */
-function storeRows(bundle: FittedBundle, dir: string): { acts: ItemActivations[]; inputs: Scored[] } {
-  const store = openStore(dir);
-  bundle.checkSource(store.index.model, store.index.pooling, dir);
-  const hooks = new Map<string, Matrix>(bundle.hooks.map((h) => [h.name, store.readHook(h.name)]));
-  const inputs = store.inputs();
-  const acts = inputs.map((_, i) => Object.fromEntries(bundle.hooks.map((h) => {
-    const m = hooks.get(h.name)!;
-    return [h.name, m.data.subarray(i * m.cols, (i + 1) * m.cols) as Float32Array];
-  })));
-  return { acts, inputs };
 }
 
 function fmt(v: number): string {
@@ -143,8 +129,10 @@ export function scoreCommand(program: Command, io: CliIo): Command {
       const records: ScoreRecord[] = [];
       if (flags.activations !== undefined) {
         const scorer = new MonitorScorer(bundle, alpha, new MonitorMetrics());
-        const { acts, inputs } = storeRows(bundle, flags.activations);
-        records.push(...scoreBlock(scorer, acts, inputs));
+        const store = openStore(flags.activations);
+        bundle.checkSource(store.index.model, store.index.pooling, flags.activations);
+        const acts = new Map<string, Matrix>(bundle.hooks.map((h) => [h.name, store.readHook(h.name)]));
+        records.push(...scoreBlock(() => scorer.scoreMatrices(acts), store.inputs()));
       } else {
         await checkInputFile(flags.input!, { format: flags.format, split: flags.split });
         const source = await loadModel(flags.model!, { tokenizer: flags.tokenizer });
@@ -154,7 +142,7 @@ export function scoreCommand(program: Command, io: CliIo): Command {
           const flush = async () => {
             if (batch.length === 0) return;
             const { acts, coverage } = await scorer.activationsOf(batch.map((x) => x.text));
-            records.push(...scoreBlock(scorer, acts, batch, coverage));
+            records.push(...scoreBlock(() => scorer.scoreMany(acts, [], coverage), batch));
             batch = [];
           };
           for await (const x of readInputs(flags.input!, { format: flags.format, split: flags.split })) {

@@ -9,7 +9,7 @@
 
 import { MadkitError } from "../errors.js";
 import { SeededRng } from "../random/seeded-rng.js";
-import { BOOTSTRAP_DEFAULTS, percentileInterval, type BootstrapOptions, type Interval } from "./bootstrap.js";
+import { checkedOptions, percentileInterval, resampleInto, type BootstrapOptions, type Interval } from "./bootstrap.js";
 import { calibrateThreshold } from "./threshold-metrics.js";
 
 /** The anomaly rates every headline is reported at, beside the test mix's own. */
@@ -56,11 +56,6 @@ function shareAbove(scores: ArrayLike<number>, t: number): number {
   return k / scores.length;
 }
 
-function resample(rng: SeededRng, from: ArrayLike<number>, into: Float64Array): Float64Array {
-  for (let i = 0; i < into.length; i++) into[i] = from[rng.int(from.length)]!;
-  return into;
-}
-
 function checkScores(name: string, s: ArrayLike<number>): void {
   if (s.length === 0) throw new MadkitError("BAD_INPUT", `operating point: no ${name} scores`);
   for (let i = 0; i < s.length; i++) {
@@ -79,9 +74,7 @@ export function bootstrapOperatingPoint(input: OperatingPointInput, options: Boo
   checkScores("calibration", calibration);
   checkScores("normal", normal);
   checkScores("anomalous", anomalous);
-  const B = options.replicates ?? BOOTSTRAP_DEFAULTS.replicates;
-  const level = options.level ?? BOOTSTRAP_DEFAULTS.level;
-  if (!Number.isInteger(B) || B < 1) throw new MadkitError("BAD_ARGUMENT", `bootstrap: replicates must be a positive integer, got ${B}`);
+  const { B, level, rule } = checkedOptions(options);
   const threshold = calibrateThreshold(calibration, alpha);
   const tpr = shareAbove(anomalous, threshold);
   const fpr = shareAbove(normal, threshold);
@@ -91,12 +84,11 @@ export function bootstrapOperatingPoint(input: OperatingPointInput, options: Boo
   const fprs = new Float64Array(B);
   const precs = rates.map(() => new Float64Array(B));
   for (let b = 0; b < B; b++) {
-    const t = options.resampleCalibration === false ? threshold : calibrateThreshold(resample(rng, calibration, bufs.cal), alpha);
-    tprs[b] = shareAbove(resample(rng, anomalous, bufs.ano), t);
-    fprs[b] = shareAbove(resample(rng, normal, bufs.nor), t);
+    const t = options.resampleCalibration === false ? threshold : calibrateThreshold(resampleInto(rng, calibration, bufs.cal), alpha);
+    tprs[b] = shareAbove(resampleInto(rng, anomalous, bufs.ano), t);
+    fprs[b] = shareAbove(resampleInto(rng, normal, bufs.nor), t);
     rates.forEach((r, j) => (precs[j]![b] = precisionAtRate(tprs[b]!, fprs[b]!, r)));
   }
-  const rule = options.quantile ?? "linear";
   return {
     alpha,
     threshold,

@@ -127,12 +127,19 @@ export function percentileInterval(values: Float64Array, level: number, rule: Qu
   return { lo: q((1 - level) / 2), hi: q(1 - (1 - level) / 2) };
 }
 
-function checkedOptions(options: BootstrapOptions): { B: number; level: number; rule: QuantileRule } {
+/** The options with defaults filled in, refusing a replicate count or level that makes no interval. */
+export function checkedOptions(options: BootstrapOptions): { B: number; level: number; rule: QuantileRule } {
   const B = options.replicates ?? BOOTSTRAP_DEFAULTS.replicates;
   const level = options.level ?? BOOTSTRAP_DEFAULTS.level;
   if (!Number.isInteger(B) || B < 1) throw new MadkitError("BAD_ARGUMENT", `bootstrap: replicates must be a positive integer, got ${B}`);
   if (!(level > 0 && level < 1)) throw new MadkitError("BAD_ARGUMENT", `bootstrap: level must be in (0, 1), got ${level}`);
   return { B, level, rule: options.quantile ?? "linear" };
+}
+
+/** `into` filled with draws from `from`, with replacement, in index order (one rng.int per entry). */
+export function resampleInto(rng: SeededRng, from: ArrayLike<number>, into: Float64Array): Float64Array {
+  for (let i = 0; i < into.length; i++) into[i] = from[rng.int(from.length)]!;
+  return into;
 }
 
 /**
@@ -146,7 +153,7 @@ export function replicateThresholds(calibration: ArrayLike<number>, alphas: read
   const out = alphas.map(() => new Float64Array(B));
   const sample = new Float64Array(calibration.length);
   for (let b = 0; b < B; b++) {
-    for (let i = 0; i < sample.length; i++) sample[i] = calibration[rng.int(calibration.length)]!;
+    resampleInto(rng, calibration, sample);
     alphas.forEach((a, j) => (out[j]![b] = calibrateThreshold(sample, a)));
   }
   return out;

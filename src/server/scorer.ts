@@ -208,20 +208,32 @@ export class MonitorScorer {
    */
   scoreMany(inputs: readonly ItemActivations[], truncated: readonly boolean[] = [], coverage: readonly (TextCoverage | undefined)[] = []): ScoreResult[] {
     if (inputs.length === 0) return [];
-    const t0 = performance.now();
     const m = new Map<string, Matrix>();
     for (const h of this.bundle.hooks) {
       const data = new Float32Array(inputs.length * h.dim);
       inputs.forEach((a, i) => data.set(a[h.name]!, i * h.dim));
       m.set(h.name, matrix(inputs.length, h.dim, data));
     }
+    return this.scoreMatrices(m, truncated, coverage);
+  }
+
+  /**
+   * The same for inputs already held as one matrix per bundle hook (row i = input i), e.g. an activation store's
+   * hooks: no per-input copy is made.
+   */
+  scoreMatrices(m: ReadonlyMap<string, Matrix>, truncated: readonly boolean[] = [], coverage: readonly (TextCoverage | undefined)[] = []): ScoreResult[] {
+    const t0 = performance.now();
     // explain() scores too (combined, p-value, every hook's score), so one call gives the whole answer.
     const explained = this.bundle.explain(m);
     const probe = this.probe;
+    const row = (h: string, i: number): ArrayLike<number> => {
+      const x = m.get(h)!;
+      return x.data.subarray(i * x.cols, (i + 1) * x.cols);
+    };
     const results = explained.map(({ combined, pValue, ...explanation }, i): ScoreResult => {
       const perHook: Record<string, number> = {};
       for (const h of explanation.hooks) perHook[h.hook] = h.score;
-      const p = probe && { score: probe.model.score((h) => inputs[i]![h]!), id: probe.id };
+      const p = probe && { score: probe.model.score((h) => row(h, i)), id: probe.id };
       const cov = coverage[i];
       const reasons = this.failClosedReasons(explanation.hooks, cov);
       return {
