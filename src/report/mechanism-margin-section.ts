@@ -10,6 +10,12 @@ import { deltaText, type Table } from "./tables.js";
 
 const marginsOf = (results: BenchResults): readonly MechanismMargin[] => results.mechanismMargins ?? [];
 
+/** The task × model pairs that serve as another row's control (the unmodified model of a backdoor task). */
+export function controlRows(results: BenchResults): (task: string, model: string) => boolean {
+  const keys = new Set(marginsOf(results).flatMap((m) => (m.control ? [`${m.task}\0${m.control.model}`] : [])));
+  return (task, model) => keys.has(`${task}\0${model}`);
+}
+
 /** One sentence per task × model whose margin is at or below MECHANISM_MARGIN_MIN, then the capability gap's. */
 export function mechanismMarginWarnings(results: BenchResults): string[] {
   return [...selectionWarnings(results), ...capabilityGapWarnings(results, MECHANISM_MARGIN_MIN)];
@@ -17,8 +23,9 @@ export function mechanismMarginWarnings(results: BenchResults): string[] {
 
 /** The control model's own rows are left out: its detectors are meant to see nothing. */
 function selectionWarnings(results: BenchResults): string[] {
+  const isControl = controlRows(results);
   return marginsOf(results)
-    .filter((m) => m.margin !== null && m.margin <= MECHANISM_MARGIN_MIN && !m.verdict.startsWith("control model"))
+    .filter((m) => m.margin !== null && m.margin <= MECHANISM_MARGIN_MIN && !isControl(m.task, m.model))
     .map((m) => {
       const bars = [
         m.bestSurface ? `the best surface baseline (${m.bestSurface.detector}${m.bestSurface.reversed ? ", reversed" : ""}, AUROC ${fmtRate(m.bestSurface.auroc.value)})` : null,

@@ -15,7 +15,7 @@ import { modeSection, parseKey } from "./document.js";
 import { fmtRate } from "./format.js";
 import { escapeMarkdown } from "./escape.js";
 import { renderMarkdown } from "./markdown.js";
-import { mechanismMarginTable, mechanismMarginWarnings } from "./mechanism-margin-section.js";
+import { controlRows, mechanismMarginTable, mechanismMarginWarnings } from "./mechanism-margin-section.js";
 import { selectionComparisonTable } from "./selection-comparison-section.js";
 import { rocSvg } from "./svg-roc.js";
 import { bestBaseline, headlineTable, tasksTable, type Table } from "./tables.js";
@@ -48,7 +48,8 @@ const range = (xs: readonly number[]): string => {
 
 /** The abstract's findings, each sentence built from results.json. */
 function findings(results: BenchResults): string[] {
-  const margins = (results.mechanismMargins ?? []).filter((m) => m.margin !== null && !m.verdict.startsWith("control model"));
+  const isControl = controlRows(results);
+  const margins = (results.mechanismMargins ?? []).filter((m) => m.margin !== null && !isControl(m.task, m.model));
   const beat = margins.filter((m) => m.margin! > MECHANISM_MARGIN_MIN);
   const out: string[] = [];
   out.push(
@@ -62,9 +63,8 @@ function findings(results: BenchResults): string[] {
     out.push(`The headline detector and layer are chosen without labels; that choice recovers ${range(cmp.map((c) => c.recovered!))} of the test AUROC of the choice made on labelled validation data.`);
   }
   // The control model's rows are left out: its detector is meant to see nothing.
-  const controls = new Set((results.mechanismMargins ?? []).filter((m) => m.verdict.startsWith("control model")).map((m) => `${m.task}\0${m.model}`));
   const at1 = results.selections
-    .filter((s) => !controls.has(`${s.task}\0${s.model}`))
+    .filter((s) => !isControl(s.task, s.model))
     .flatMap((s) => s.atBaseRates?.precision.filter((p) => p.rate === 0.01).map((p) => p.value) ?? []);
   if (at1.length > 0) out.push(`Precision falls with the anomaly rate: at 1% anomalies the headline detectors' precision is ${range(at1)} (α = 0.05).`);
   return out;

@@ -113,7 +113,10 @@ test("a control model's own row is never a warning: its detectors are meant to s
   const { results } = withMargins();
   const m = results.mechanismMargins![0]!;
   const control = { ...m, task: "backdoor-position", model: "stories260k-original", margin: -0.3, beatsSurface: false, verdict: "control model (no backdoor): detectors do not beat the surface baselines (margin −0.300)" };
-  const withControl = { ...results, mechanismMargins: [...results.mechanismMargins!, control] };
+  // A control row is the model another row of the same task names as its control.
+  const backdoored = { ...m, task: "backdoor-position", model: "stories260k+backdoor-position", margin: 0.3, beatsSurface: true, verdict: "mechanism margin +0.300",
+    control: { model: "stories260k-original", detector: m.selected.detector, hook: m.selected.hook, auroc: m.selected.auroc } };
+  const withControl = { ...results, mechanismMargins: [...results.mechanismMargins!, backdoored, control] };
   const md = renderMarkdown(buildDocument(withControl));
   assert.doesNotMatch(md, /On backdoor-position × stories260k-original/);
   assert.match(md, /control model \(no backdoor\): detectors do not beat/, "the row itself stays in the table");
