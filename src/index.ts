@@ -93,7 +93,7 @@ export { runBench, hooksFor, type BenchOptions, type BenchProgress } from "./ben
 export { writeResults, RESULTS_FILE } from "./bench/write-results.js";
 export { extractForBench, benchStoreKey, type BenchExtractOptions, type ExtractedActivations } from "./bench/extraction.js";
 export { SELECTION_CRITERION, selectOnValidation } from "./bench/selection.js";
-export { chooseLabelFree, LABEL_FREE_CRITERION, selectLabelFree, twoSampleAuroc, type LabelFreeChoice } from "./bench/label-free-selection.js";
+export { chooseLabelFree, LABEL_FREE_CRITERION, selectLabelFree, type LabelFreeChoice } from "./bench/label-free-selection.js";
 export { mechanismMargins } from "./bench/mechanism-margin.js";
 export {
   MECHANISM_MARGIN_MIN,

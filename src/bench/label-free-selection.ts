@@ -12,36 +12,12 @@
 // is itself shifted from the trusted data (benign shift), which a detector of shift would win on.
 
 import type { ResultRecord, Selection } from "../results/contract.js";
+import { twoSampleAuroc } from "../eval/ranking-metrics.js";
 import type { Candidate } from "./leave-class-out.js";
 
 export const LABEL_FREE_CRITERION =
   "label-free: highest AUROC of the unlabelled untrusted validation pool (every item, labels never read) against held-out " +
   "trusted inputs (normal by construction), among input-scope rows; ties broken by the detector × hook name";
-
-/**
- * P(pool score > trusted score) + ½ P(tie): the Mann-Whitney AUROC of two samples, infinite scores allowed (a
- * fail-closed +Infinity outranks everything); NaN when either sample holds NaN or is empty.
- */
-export function twoSampleAuroc(pool: ArrayLike<number>, trusted: ArrayLike<number>): number {
-  const n1 = pool.length;
-  const n0 = trusted.length;
-  if (n1 === 0 || n0 === 0) return NaN;
-  const all = new Float64Array(n1 + n0);
-  for (let i = 0; i < n1; i++) all[i] = pool[i]!;
-  for (let i = 0; i < n0; i++) all[n1 + i] = trusted[i]!;
-  if (all.some((v) => Number.isNaN(v))) return NaN;
-  const order = Uint32Array.from({ length: all.length }, (_, i) => i).sort((a, b) => (all[a]! < all[b]! ? -1 : all[a]! > all[b]! ? 1 : 0));
-  // Sum of the pool's mid-ranks (ties share the average rank), then U = R1 − n1(n1 + 1)/2.
-  let rankSum = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && all[order[j + 1]!]! === all[order[i]!]!) j++;
-    const mid = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (order[k]! < n1) rankSum += mid;
-    i = j + 1;
-  }
-  return (rankSum - (n1 * (n1 + 1)) / 2) / (n1 * n0);
-}
 
 export interface LabelFreeChoice {
   readonly candidate: Candidate;

@@ -5,7 +5,8 @@
 import type { Selection, SelectionComparison } from "../results/contract.js";
 import type { TaskItem } from "../tasks/task.js";
 import type { Candidate } from "./leave-class-out.js";
-import { twoSampleAuroc, type LabelFreeChoice } from "./label-free-selection.js";
+import { twoSampleAuroc } from "../eval/ranking-metrics.js";
+import type { LabelFreeChoice } from "./label-free-selection.js";
 
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 

@@ -125,3 +125,29 @@ export function tprAtFpr(scores: ArrayLike<number>, labels: Labels, fpr = 0.01):
   for (let i = 0; i < roc.fpr.length; i++) if (roc.fpr[i]! <= fpr + 1e-12) best = Math.max(best, roc.tpr[i]!);
   return best;
 }
+
+/**
+ * P(first-sample score > second-sample score) + ½ P(tie): the Mann-Whitney AUROC of two unlabelled samples (the
+ * label-free selection's pool against trusted inputs). Unlike `auroc`, infinite scores are allowed (a fail-closed
+ * +Infinity outranks everything); NaN when either sample holds NaN or is empty.
+ */
+export function twoSampleAuroc(pool: ArrayLike<number>, trusted: ArrayLike<number>): number {
+  const n1 = pool.length;
+  const n0 = trusted.length;
+  if (n1 === 0 || n0 === 0) return NaN;
+  const all = new Float64Array(n1 + n0);
+  for (let i = 0; i < n1; i++) all[i] = pool[i]!;
+  for (let i = 0; i < n0; i++) all[n1 + i] = trusted[i]!;
+  if (all.some((v) => Number.isNaN(v))) return NaN;
+  const order = Uint32Array.from({ length: all.length }, (_, i) => i).sort((a, b) => (all[a]! < all[b]! ? -1 : all[a]! > all[b]! ? 1 : 0));
+  // Sum of the pool's mid-ranks (ties share the average rank), then U = R1 − n1(n1 + 1)/2.
+  let rankSum = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && all[order[j + 1]!]! === all[order[i]!]!) j++;
+    const mid = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) if (order[k]! < n1) rankSum += mid;
+    i = j + 1;
+  }
+  return (rankSum - (n1 * (n1 + 1)) / 2) / (n1 * n0);
+}

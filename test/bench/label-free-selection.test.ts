@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { chooseLabelFree, twoSampleAuroc } from "../../src/bench/label-free-selection.js";
+import { chooseLabelFree } from "../../src/bench/label-free-selection.js";
 import type { Candidate } from "../../src/bench/leave-class-out.js";
 import type { PlannedDetector } from "../../src/bench/plan.js";
 import { runBench } from "../../src/bench/runner.js";
 import { precisionAtRate } from "../../src/eval/base-rate.js";
-import { auroc } from "../../src/eval/ranking-metrics.js";
+import { auroc, twoSampleAuroc } from "../../src/eval/ranking-metrics.js";
 import { SeededRng } from "../../src/random/seeded-rng.js";
 import { PlantedSource, plantedPlan, plantedTask, SIGNAL_HOOK } from "./planted-source.js";
 
