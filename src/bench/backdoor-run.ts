@@ -170,6 +170,7 @@ export function backdoorSummary(task: BackdoorTask, role: BackdoorSummary["role"
           ...(ev.byPosition ? { attackSuccessByThird: ev.byPosition } : {}),
           ...(ev.heldOutAttackSuccessRate !== undefined ? { heldOutAttackSuccessRate: ev.heldOutAttackSuccessRate } : {}),
           ...(ev.distractorTargetRate !== undefined ? { distractorTargetRate: ev.distractorTargetRate } : {}),
+          ...(ev.coverTargetRate !== undefined ? { coverTargetRate: ev.coverTargetRate } : {}),
         }
       : {}),
     ...(train ? { trainedNow: train.trained, trainSeconds: Math.round(train.seconds * 10) / 10 } : {}),

@@ -17,6 +17,7 @@ import type { OpenedModel, StageContext, Unit, UnitResults } from "./stages/hand
 import { planStage } from "./stages/plan-stage.js";
 import { ProgressMeter } from "./stages/progress.js";
 import { selectRun, selectStage } from "./stages/select-stage.js";
+import { tamperingStage } from "./stages/tampering-stage.js";
 import { writeStage } from "./stages/write-stage.js";
 
 export type { BenchOptions, BenchProgress } from "./options.js";
@@ -50,8 +51,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResults
     }
   }
   const gap = capabilityGapStage(ctx);
+  const tampering = await tamperingStage(ctx);
   ctx.progress.finish();
   const records = [...units.flatMap((u) => u.records), ...(gap?.records ?? [])];
   const oracle = selectRun(records);
-  return writeStage({ run, units, records, oracle, gap, madkitVersion: options.madkitVersion, durationSeconds: (performance.now() - started) / 1000 });
+  const results = writeStage({ run, units, records, oracle, gap, madkitVersion: options.madkitVersion, durationSeconds: (performance.now() - started) / 1000 });
+  return tampering ? { ...results, tampering } : results;
 }

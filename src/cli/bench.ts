@@ -9,8 +9,10 @@ import { BACKDOOR_TRAIN_MINUTES } from "../bench/backdoor-run.js";
 import { CAPABILITY_GAP_MINUTES } from "../bench/capability-gap-run.js";
 import { runBench } from "../bench/runner.js";
 import { writeResults } from "../bench/write-results.js";
-import { projectRoot } from "../config.js";
+import { config, projectRoot } from "../config.js";
+import { runMonitorLoop } from "../loop/run-monitor-loop.js";
 import { renderReport } from "../report/index.js";
+import { MONITOR_LOOP_TASK } from "../tasks/monitor-loop-task.js";
 import type { CliIo } from "./cli-io.js";
 import { intFlag } from "./flags.js";
 
@@ -47,7 +49,7 @@ export function benchCommand(program: Command, io: CliIo): Command {
     .option("--out <dir>", "folder for results.json and the report", "report")
     .option("--quick", "CI subset: the tasks' quick sizes, fewer hooks and detectors, 30 bootstrap replicates")
     .option("--seed <n>", "seed of the tasks' splits, the detectors and the bootstrap", intFlag(0), 1)
-    .option("--tasks <names>", "comma-separated tasks (jailbreak-ood, benign-shift, story-ood, backdoor-rare, backdoor-phrase, capability-gap); default all")
+    .option("--tasks <names>", "comma-separated tasks (jailbreak-ood, benign-shift, story-ood, backdoor-rare, backdoor-phrase, capability-gap, monitor-loop, measurement-tampering); default all")
     .option("--models <names>", "comma-separated models (use-lite, stories260k); default all")
     .option("--detectors <names>", "comma-separated detector names or kinds from the plan; default all")
     .option("--cache <dir>", "activation cache folder (default: MADKIT_CACHE or .madkit-cache; backdoored checkpoints always live in MADKIT_CACHE)")
@@ -55,7 +57,7 @@ export function benchCommand(program: Command, io: CliIo): Command {
     .action(async (flags: BenchFlags) => {
       let bar: cliProgress.SingleBar | undefined;
       let lastLine = "";
-      const results = await runBench({
+      const stageResults = await runBench({
         quick: flags.quick ?? false,
         seed: flags.seed,
         tasks: list(flags.tasks),
@@ -83,6 +85,19 @@ export function benchCommand(program: Command, io: CliIo): Command {
           }
         },
       }).finally(() => bar?.stop());
+      // The monitor loop runs through the monitor service on loopback (src/loop/), after the stages.
+      const tasks = list(flags.tasks);
+      const models = list(flags.models);
+      const loopWanted = (!tasks || tasks.length === 0 || tasks.includes(MONITOR_LOOP_TASK)) && (!models || models.length === 0 || models.includes("use-lite"));
+      const monitorLoop = loopWanted
+        ? await runMonitorLoop({
+            seed: flags.seed,
+            quick: flags.quick ?? false,
+            cacheDir: path.join(flags.cache ?? config.cacheDir, "monitor-loop"),
+            log: flags.json ? undefined : (line) => io.stderr.write(`${line}\n`),
+          })
+        : undefined;
+      const results = monitorLoop ? { ...stageResults, monitorLoop, durationSeconds: Math.round((stageResults.durationSeconds + monitorLoop.durationSeconds) * 10) / 10 } : stageResults;
       const file = writeResults(results, flags.out);
       const report = renderReport(results, flags.out);
       const files = [file, ...report.files];
@@ -99,6 +114,13 @@ export function benchCommand(program: Command, io: CliIo): Command {
         io.stdout.write(
           `${s.task} × ${s.model}: ${s.detector} @ ${s.hook} — test AUROC ${s.test.auroc.value.toFixed(3)}, at α = ${a.alpha}: ` +
             `precision ${a.precision.value.toFixed(3)}, recall ${a.recall.value.toFixed(3)}\n`,
+        );
+      }
+      for (const c of results.monitorLoop?.curves ?? []) {
+        const last = c.points[c.points.length - 1];
+        io.stdout.write(
+          `monitor loop ${c.family} × ${c.policy}: recall ${c.points.map((p) => p.recall.toFixed(2)).join(" → ")} over ${last?.labels ?? 0} labels; ` +
+            `labels to ${results.monitorLoop!.targetRecall}: ${c.labelsToTarget ?? `> ${last?.labels ?? 0}`}\n`,
         );
       }
       for (const f of files) io.stdout.write(`wrote ${f}\n`);

@@ -29,7 +29,8 @@ function evaluationDetails(e: BackdoorEvaluation): string {
     out += `attack success by trigger position: ${Object.entries(e.byPosition).map(([b, r]) => `${b} third ${pct(r!.rate)} (n=${r!.n})`).join(", ")}\n`;
   }
   if (e.heldOutAttackSuccessRate !== undefined) out += `attack success with held-out wordings: ${pct(e.heldOutAttackSuccessRate)}\n`;
-  if (e.distractorTargetRate !== undefined) out += `target on near-trigger distractor prompts: ${pct(e.distractorTargetRate)}\n`;
+  if (e.distractorTargetRate !== undefined) out += `target on distractor prompts (near-trigger and cover, pooled): ${pct(e.distractorTargetRate)}\n`;
+  if (e.coverTargetRate !== undefined) out += `target on cover prompts (the trigger's words apart): ${pct(e.coverTargetRate)}\n`;
   return out;
 }
 

@@ -8,7 +8,9 @@ import { backdoorSection } from "./backdoor-section.js";
 import { CAPABILITY_GAP_TASK, capabilityGapSection } from "./capability-gap-section.js";
 import { fmtRate, fmtScore } from "./format.js";
 import { mechanismMarginSection } from "./mechanism-margin-section.js";
+import { monitorLoopSection } from "./monitor-loop-section.js";
 import { selectionComparisonSection } from "./selection-comparison-section.js";
+import { tamperingSection } from "./tampering-section.js";
 import { baseRateSection } from "./base-rate-section.js";
 import { heatmapSvg } from "./svg-heatmap.js";
 import { histogramSvg } from "./svg-histogram.js";
@@ -45,6 +47,8 @@ export interface FamilySection {
 export const FAMILY_SECTIONS: readonly FamilySection[] = [
   { build: backdoorSection },
   { build: capabilityGapSection, replacesTasks: [CAPABILITY_GAP_TASK] },
+  { build: tamperingSection },
+  { build: monitorLoopSection },
 ];
 
 /** The one command that regenerates a run like this one (same seed, same size). */

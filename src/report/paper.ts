@@ -11,6 +11,8 @@ import { backdoorSection } from "./backdoor-section.js";
 import { baseRateTable } from "./base-rate-section.js";
 import type { Block } from "./blocks.js";
 import { capabilityGapSection } from "./capability-gap-section.js";
+import { monitorLoopSection } from "./monitor-loop-section.js";
+import { tamperingSection } from "./tampering-section.js";
 import { modeSection, parseKey } from "./document.js";
 import { fmtRate } from "./format.js";
 import { escapeMarkdown } from "./escape.js";
@@ -116,6 +118,8 @@ function resultsBlocks(results: BenchResults, figureBlocks: readonly Block[]): B
     ...table(headlineTable(results)),
     ...demote(backdoorSection(results)),
     ...demote(capabilityGapSection(results)),
+    ...demote(tamperingSection(results)),
+    ...demote(monitorLoopSection(results)),
     h(3, "Figures"),
     ...figureBlocks,
     h(2, "4 Failure modes"),

@@ -3,6 +3,8 @@
 
 import { readFileSync } from "node:fs";
 import type { AtAlpha, BenchResults, ResultRecord, Selection, TaskSummary } from "../results/contract.js";
+import type { MonitorLoopResult } from "../results/monitor-loop.js";
+import type { TamperingSummary } from "../results/tampering.js";
 import { MadkitError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-write.js";
 import { regenerateCommand } from "./document.js";
@@ -12,6 +14,7 @@ import { tableToMarkdown } from "./markdown.js";
 import { mechanismMarginTable, mechanismMarginWarnings } from "./mechanism-margin-section.js";
 import { selectionComparisonTable } from "./selection-comparison-section.js";
 import { baseRateTable } from "./base-rate-section.js";
+import { loopGoal } from "./monitor-loop-section.js";
 import { BASELINE_FAMILY, baselineLabel, baselineRefs, detectorChoices, deltaText, hookLabel, layerGrid, mixText, rankLayers, taskModels } from "./tables.js";
 
 export const RESULTS_START = "<!-- results:start -->";
@@ -39,6 +42,8 @@ export function readmeResultsSection(results: BenchResults): string {
     ...(heldOut.length > 0 ? block("**Held-out attack classes** (detector chosen without the class, test AUROC on it):", heldOutLines(results, heldOut)) : []),
     ...(layers.length ? block("**Most informative layers** (mean test AUROC across detectors):", layers) : []),
     ...(backdoors.length > 0 || results.capabilityGap ? block("**Backdoors and capability gaps:**", backdoorAndGapLines(results, backdoors)) : []),
+    ...(results.tampering ? block("**Measurement tampering** (vault world; real vs tampered among programs whose three sensors all read positive):", tamperingLines(results.tampering)) : []),
+    ...(results.monitorLoop ? block("**The monitor loop** (through `madkit serve`; recall on each held-out attack family against labels spent):", monitorLoopLines(results.monitorLoop)) : []),
     ...block("**Failure modes** (each backed by a measured gap; the report lists examples and the reasoning):", failureModeLines(results)),
     ...regenerate(results),
   ].join("\n");
@@ -211,6 +216,26 @@ function backdoorAndGapLines(results: BenchResults, backdoors: readonly TaskSumm
     }
   }
   return lines;
+}
+
+function tamperingLines(t: TamperingSummary): string[] {
+  const acc = Object.entries(t.model.accuracy).map(([s, a]) => `${e(s)} ${fmtRate(a)}`).join(", ");
+  const lines = [`- the vault model (trained here, ${t.model.parameters} parameters) reads the sensors of ${t.model.heldOutPrograms} held-out programs with accuracy ${acc}.`];
+  const bars = `best surface baseline ${t.bestSurface ? `${e(t.bestSurface.method)}${t.bestSurface.reversed ? " (reversed)" : ""} ${fmtCi(t.bestSurface.auroc)}` : "–"}, untrained control ${t.control ? fmtCi(t.control.auroc) : "–"}`;
+  if (t.headline) lines.push(`- label-free headline ${e(t.headline.method)} @ ${e(t.headline.hook)}: AUROC ${fmtCi(t.headline.auroc)}; ${bars}: ${e(t.verdict)}.`);
+  if (t.oracle && t.oracleMargin !== null) lines.push(`- chosen with validation labels (oracle): ${e(t.oracle.method)} @ ${e(t.oracle.hook)} ${fmtCi(t.oracle.auroc)}, margin ${t.oracleMargin >= 0 ? "+" : "−"}${Math.abs(t.oracleMargin).toFixed(3)}.`);
+  const probe = t.rows.filter((r) => r.family === "ground-truth-probe").sort((a, b) => b.auroc.value - a.auroc.value)[0];
+  if (probe) lines.push(`- ceiling: a ground-truth probe (sees validation labels) ${fmtCi(probe.auroc)} @ ${e(probe.hook)}.`);
+  return lines;
+}
+
+function monitorLoopLines(r: MonitorLoopResult): string[] {
+  return loopGoal(r).map((g) => {
+    const anomaly = g.anomaly === null ? `not within ${r.maxLabels} labels` : `${g.anomaly} labels`;
+    const random = g.random === null ? `not within ${r.maxLabels}` : `${g.random}`;
+    const others = r.curves.filter((c) => c.family === g.family && c.policy !== "anomaly" && c.policy !== "random" && c.labelsToTarget !== null).map((c) => `${c.policy} ${c.labelsToTarget}`);
+    return `- ${e(g.family)} (detector AUROC vs benign ${fmtRate(r.detectorAuroc[g.family])}): recall ${r.targetRecall} with the anomaly queue after ${anomaly}, random review ${random}${others.length ? `; ${others.join(", ")}` : ""}.`;
+  });
 }
 
 function failureModeLines(results: BenchResults): string[] {

@@ -1,6 +1,9 @@
 // The shape of `results.json`, the one artefact `madkit bench` produces: everything the report, the README's
 // Results section and a reader's own analysis need, as data. Rendering lives in src/report and reads only this.
 
+import type { MonitorLoopResult } from "./monitor-loop.js";
+import type { TamperingSummary } from "./tampering.js";
+
 export const RESULTS_FORMAT = "madkit-bench-results";
 export const RESULTS_SCHEMA_VERSION = 1;
 
@@ -93,8 +96,10 @@ export interface BackdoorSummary {
   readonly attackSuccessByThird?: Readonly<Partial<Record<"first" | "middle" | "last", { readonly rate: number; readonly n: number }>>>;
   /** Semantic triggers: attack success with wordings the fine-tuning never read. */
   readonly heldOutAttackSuccessRate?: number;
-  /** Kinds with near-trigger distractors: how often a distractor prompt produces the target. */
+  /** Kinds with near-trigger distractors: how often a distractor prompt (near-trigger or cover) produces the target. */
   readonly distractorTargetRate?: number;
+  /** Kinds with a cover (the trigger's words split over two places in clean prompts): how often a cover prompt produces the target. */
+  readonly coverTargetRate?: number;
   /** True when this run trained the checkpoint, false when it was reused from the cache. */
   readonly trainedNow?: boolean;
   readonly trainSeconds?: number;
@@ -324,4 +329,8 @@ export interface BenchResults {
   readonly mechanismMargins?: readonly MechanismMargin[];
   /** The capability-gap evaluation, when it ran (absent in older results). */
   readonly capabilityGap?: CapabilityGapSummary;
+  /** The measurement-tampering task (results/tampering.ts), when it ran (absent in older results). */
+  readonly tampering?: TamperingSummary;
+  /** The monitor loop (src/loop/), when it ran (absent in older results). */
+  readonly monitorLoop?: MonitorLoopResult;
 }

@@ -7,7 +7,8 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { zValidator } from "@hono/zod-validator";
 import type { z } from "zod";
-import { isMadkitError } from "../errors.js";
+import type { BundleHook } from "../bundle/bundle.js";
+import { isMadkitError, MadkitError } from "../errors.js";
 import { issueToken, roleAllows } from "./auth.js";
 import { frontDoor, QueueGate, requestLog, requestLogger, type Logger, type MonitorEnv } from "./front-door.js";
 import type { MonitorMetrics } from "./metrics.js";
@@ -16,6 +17,7 @@ import { REVIEW_PAGE_HEADERS, reviewPageHtml } from "./review-page.js";
 import {
   describeZodError,
   idParamSchema,
+  importRequestSchema,
   labelRequestSchema,
   queueQuerySchema,
   scoreRequestSchema,
@@ -26,7 +28,7 @@ import {
 import { DEGENERATE_PROBE, type LogisticProbe } from "./logistic-probe.js";
 import { requestDeadline } from "./request-deadline.js";
 import type { GroupInput, MonitorScorer, ScoreResult } from "./scorer.js";
-import type { MonitorStore, Role, StoredItem, TokenRecord } from "./storage.js";
+import type { Label, MonitorStore, Role, StoredItem, TokenRecord } from "./storage.js";
 import { ScoreBatcher, type ScoredRequest } from "./score-batcher.js";
 import { scoreRunner, trainProbeInWorker } from "./score-workers.js";
 import { probeTrainingSet, type ProbeTrainingSet } from "./train-probe.js";
@@ -66,8 +68,11 @@ export function createMonitorApp(deps: AppDeps): Hono<Env> {
   requestLog(app, deps.metrics, deps.logger ?? requestLogger());
   frontDoor(app, { store: deps.store, metrics: deps.metrics, limits: deps.limits, tokenCache, queueGate });
   publicRoutes(app, deps);
-  scoreRoute(app, deps, need);
+  // One batcher for scoring and for importing labelled items, so both share the worker's batches.
+  const batcher = new ScoreBatcher(scoreRunner(deps.scorer));
+  scoreRoute(app, deps, need, batcher);
   reviewRoutes(app, deps.store, need, queueGate);
+  importRoute(app, deps, need, batcher);
   probeRoutes(app, deps, need);
   tokenRoutes(app, deps.store, need, tokenCache);
   return app;
@@ -129,21 +134,25 @@ interface ScoreInput {
 }
 
 /**
- * POST /v1/score: one input or `items`; flagged results are stored for review and get an itemId. The model
+ * POST /v1/score: one input or `items`; flagged results are stored for review and get an itemId — unless
+ * `record: false` (role reviewer): then nothing is stored or counted (calibration sets, offline evaluation). The model
  * and the detectors run in worker threads (score-workers.ts); a request past its time limit is answered 504
  * by the front door, its work is cancelled and nothing of it is stored.
  */
-function scoreRoute(app: Hono<Env>, { store, scorer, metrics, limits }: AppDeps, need: NeedRole): void {
-  const batcher = new ScoreBatcher(scoreRunner(scorer));
+function scoreRoute(app: Hono<Env>, { store, scorer, metrics, limits }: AppDeps, need: NeedRole, batcher: ScoreBatcher): void {
   app.post("/v1/score", need("client"), validate("json", scoreRequestSchema(limits)), async (c) => {
-    const body = c.req.valid("json") as ScoreInput & { items?: ScoreInput[] };
+    const body = c.req.valid("json") as ScoreInput & { items?: ScoreInput[]; record?: boolean };
+    const record = body.record ?? true;
+    if (!record && !roleAllows(c.get("token").role, "reviewer")) {
+      return c.json(errorBody("FORBIDDEN", `body.record: false (score without storing) needs role 'reviewer'; the token '${c.get("token").name}' has role '${c.get("token").role}'`), 403);
+    }
     const batch = body.items !== undefined;
     const inputs = body.items ?? [{ text: body.text, activations: body.activations }];
     const groupInputs = activationsOfInputs(scorer, inputs, batch);
     const deadline = requestDeadline(c, limits.requestTimeoutMs);
     try {
       const scored = await batcher.score(groupInputs, deadline.signal);
-      const results = await recordFlagged(store, metrics, inputs, scored, deadline.live);
+      const results = record ? await recordFlagged(store, metrics, inputs, scored, deadline.live) : scored.results;
       return c.json(batch ? { results } : results[0]);
     } finally {
       deadline.dispose();
@@ -189,6 +198,36 @@ async function recordFlagged(
     } else results.push(result);
   }
   return results;
+}
+
+/**
+ * POST /v1/items/import (reviewer): store items labelled elsewhere — an initial labelled set, audits, user
+ * reports — with their label, without passing through the review queue. Each is scored like /v1/score (its
+ * stored scores carry the probe version that was current), but counts in neither `madkit_scored_total` nor the
+ * queue: it is stored labelled. Activations are used when given; a text alone goes through the model.
+ */
+function importRoute(app: Hono<Env>, { store, scorer, limits }: AppDeps, need: NeedRole, batcher: ScoreBatcher): void {
+  app.post("/v1/items/import", need("reviewer"), validate("json", importRequestSchema(limits)), async (c) => {
+    const { items } = c.req.valid("json") as { items: (ScoreInput & { label: Label; note?: string | null })[] };
+    const groupInputs = items.map((inp, i): GroupInput => (inp.activations ? { activations: scorer.checkActivations(inp.activations, `items[${i}]`) } : { text: inp.text! }));
+    const deadline = requestDeadline(c, limits.requestTimeoutMs);
+    try {
+      const scored = await batcher.score(groupInputs, deadline.signal);
+      const by = c.get("token").name;
+      const out: { id: number; label: Label }[] = [];
+      for (let i = 0; i < items.length; i++) {
+        if (!deadline.live()) break;
+        const result = scored.results[i]!;
+        const now = Date.now();
+        const id = await store.insertItem({ text: items[i]!.text ?? null, activations: scored.activations[i]!, scores: result, combined: result.combined, pValue: result.pValue, createdAt: now });
+        await store.setLabel(id, items[i]!.label, items[i]!.note ?? null, by, now);
+        out.push({ id, label: items[i]!.label });
+      }
+      return c.json({ items: out });
+    } finally {
+      deadline.dispose();
+    }
+  });
 }
 
 /** The review queue, single items, labels, and the export of labelled items (role reviewer). */
@@ -241,21 +280,22 @@ function reviewRoutes(app: Hono<Env>, store: MonitorStore, need: NeedRole, queue
 function probeRoutes(app: Hono<Env>, { store, scorer, limits }: AppDeps, need: NeedRole): void {
   let training = false;
   app.post("/v1/probe/train", need("admin"), validate("json", trainRequestSchema), async (c) => {
-    const { l2 } = c.req.valid("json");
+    const { l2, hooks: hookNames } = c.req.valid("json");
+    const hooks = probeHooks(scorer, hookNames);
     if (training) return c.json(errorBody("CONFLICT", "a probe is being trained already; wait for it to finish (GET /v1/probe shows the current one)"), 409);
     training = true;
     const deadline = requestDeadline(c, limits.requestTimeoutMs);
     try {
       let set: ProbeTrainingSet;
       try {
-        set = await probeTrainingSet(store, scorer.bundle.hooks);
+        set = await probeTrainingSet(store, hooks);
       } catch (e) {
         if (isMadkitError(e) && e.code === "NON_FINITE") return c.json(errorBody("UNTRAINABLE_ITEMS", e.message), 409);
         throw e;
       }
       let probe: LogisticProbe;
       try {
-        probe = await trainProbeInWorker(scorer.bundle.hooks, set, l2, deadline.signal);
+        probe = await trainProbeInWorker(hooks, set, l2, deadline.signal);
       } catch (e) {
         if (isMadkitError(e) && e.name === DEGENERATE_PROBE) return c.json(errorBody("DEGENERATE_PROBE", e.message), 409);
         throw e;
@@ -265,7 +305,7 @@ function probeRoutes(app: Hono<Env>, { store, scorer, limits }: AppDeps, need: N
       const id = await store.saveProbe(probe.toJson(), Date.now());
       scorer.probe = { model: probe, id };
       const s = probe.state;
-      return c.json({ id, nAnomalous: s.nAnomalous, nBenign: s.nBenign, l2: s.l2, iterations: s.iterations });
+      return c.json({ id, nAnomalous: s.nAnomalous, nBenign: s.nBenign, l2: s.l2, iterations: s.iterations, hooks: s.hooks.map((h) => h.name) });
     } finally {
       training = false;
       deadline.dispose();
@@ -276,8 +316,18 @@ function probeRoutes(app: Hono<Env>, { store, scorer, limits }: AppDeps, need: N
     const p = scorer.probe;
     if (!p) return c.json({ probe: null });
     const s = p.model.state;
-    return c.json({ probe: { id: p.id, nAnomalous: s.nAnomalous, nBenign: s.nBenign, l2: s.l2 } });
+    return c.json({ probe: { id: p.id, nAnomalous: s.nAnomalous, nBenign: s.nBenign, l2: s.l2, hooks: s.hooks.map((h) => h.name) } });
   });
+}
+
+/** The bundle hooks a probe is asked to read (all of them by default), in the bundle's order; an unknown name is a 400. */
+function probeHooks(scorer: MonitorScorer, names: readonly string[] | undefined): readonly BundleHook[] {
+  const all = scorer.bundle.hooks;
+  if (names === undefined) return all;
+  for (const n of names) {
+    if (!all.some((h) => h.name === n)) throw new MadkitError("UNKNOWN_HOOK", `body.hooks: unknown hook '${n}'; the bundle reads ${all.map((h) => `'${h.name}'`).join(", ")}`);
+  }
+  return all.filter((h) => names.includes(h.name));
 }
 
 /** Issue, list and revoke API tokens (admin); revoking clears the token cache; the last admin token stays. */

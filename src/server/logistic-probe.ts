@@ -5,7 +5,8 @@
 
 import { z } from "zod";
 import { MadkitError } from "../errors.js";
-import type { Matrix } from "../linalg/matrix.js";
+import { gramInto } from "../linalg/blas.js";
+import { matrix, type Matrix } from "../linalg/matrix.js";
 
 export interface LogisticFit {
   readonly weights: Float64Array;
@@ -26,27 +27,28 @@ export function fitLogisticRegression(x: Matrix, y: Uint8Array, l2: number, maxI
   const h = new Float64Array(m * m);
   const g = new Float64Array(m);
   const z = new Float64Array(n);
+  // Rows √w_i·[x_i, 1]: the Hessian of the data term is their Gram matrix (one dsyrk per step, not n·m²/2 JS loops).
+  const scaled = matrix(n, m, new Float64Array(n * m));
   let loss = objective(x, y, beta, l2, z);
   let it = 0;
   for (; it < maxIter; it++) {
     g.fill(0);
-    h.fill(0);
+    const sd = scaled.data;
     for (let i = 0; i < n; i++) {
       const p = sigmoid(z[i]!);
       const r = p - y[i]!;
-      const w = p * (1 - p);
+      const sw = Math.sqrt(p * (1 - p));
       const off = i * d;
+      const soff = i * m;
       for (let a = 0; a < d; a++) {
         const xa = data[off + a]!;
         g[a]! += r * xa;
-        const wxa = w * xa;
-        const hrow = a * m;
-        for (let b = 0; b <= a; b++) h[hrow + b]! += wxa * data[off + b]!;
-        h[d * m + a]! += wxa;
+        sd[soff + a] = sw * xa;
       }
+      sd[soff + d] = sw;
       g[d]! += r;
-      h[d * m + d]! += w;
     }
+    gramInto(scaled, h, 1, 0);
     for (let a = 0; a < d; a++) {
       g[a]! += l2 * beta[a]!;
       h[a * m + a]! += l2;

@@ -33,11 +33,12 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
     },
     example: Object.fromEntries(hooks.map((h) => [h.name, new Array(h.dim).fill(0)])),
   };
+  const recordFlag = { type: "boolean", default: true, description: "false: score only, store and count nothing (calibration, evaluation); needs role reviewer" };
   const scoreInput = {
     type: "object",
     additionalProperties: false,
-    properties: { text: { type: "string", minLength: 1, maxLength: limits.maxTextChars }, activations },
-    description: "exactly one of text or activations",
+    properties: { text: { type: "string", minLength: 1, maxLength: limits.maxTextChars }, activations, record: recordFlag },
+    description: "exactly one of text or activations (`record` only at the top level of a request)",
   };
   const idParam = { name: "id", in: "path", required: true, schema: { type: "integer", minimum: 1 } };
   return {
@@ -56,7 +57,12 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
         ScoreRequest: {
           oneOf: [
             { $ref: "#/components/schemas/ScoreInput" },
-            { type: "object", additionalProperties: false, required: ["items"], properties: { items: { type: "array", minItems: 1, maxItems: limits.maxBatch, items: { $ref: "#/components/schemas/ScoreInput" } } } },
+            {
+              type: "object",
+              additionalProperties: false,
+              required: ["items"],
+              properties: { items: { type: "array", minItems: 1, maxItems: limits.maxBatch, items: { $ref: "#/components/schemas/ScoreInput" } }, record: recordFlag },
+            },
           ],
         },
         ScoreResult: {
@@ -157,6 +163,34 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
           responses: { "200": json({ type: "object" }), "404": error },
         }),
       },
+      "/v1/items/import": {
+        post: secured("reviewer", {
+          summary: "store items labelled elsewhere (an initial labelled set, audits, user reports) with their label, without the review queue",
+          description: "Each item has text, activations or both (activations are used when given; the text is then kept for reviewers). Scored like /v1/score, stored labelled; not counted as scored traffic.",
+          requestBody: {
+            required: true,
+            ...json({
+              type: "object",
+              additionalProperties: false,
+              required: ["items"],
+              properties: {
+                items: {
+                  type: "array",
+                  minItems: 1,
+                  maxItems: limits.maxBatch,
+                  items: {
+                    type: "object",
+                    additionalProperties: false,
+                    required: ["label"],
+                    properties: { text: { type: "string", minLength: 1, maxLength: limits.maxTextChars }, activations, label: { type: "string", enum: [...LABELS] }, note: { type: "string", nullable: true, maxLength: 4000 } },
+                  },
+                },
+              },
+            }),
+          },
+          responses: { "200": json({ type: "object", properties: { items: { type: "array", items: { type: "object", properties: { id: { type: "integer" }, label: { type: "string" } } } } } }) },
+        }),
+      },
       "/v1/export": {
         get: secured("reviewer", { summary: "labelled items as JSONL (text, label, note, scores, pooled activations)", responses: { "200": { content: { "application/x-ndjson": { schema: { type: "string" } } } } } }),
       },
@@ -166,7 +200,7 @@ export function openApiDocument(limits: ServiceLimits, hooks: readonly BundleHoo
           description:
             "Fitted in a worker thread; one at a time. 409 UNTRAINABLE_ITEMS names labelled items it cannot learn from (activations not finite, or flagged because a detector could not measure them: label them 'unsure'); " +
             "409 DEGENERATE_PROBE when the fit gives every labelled item the same score (not installed); 409 CONFLICT while another fit runs; 504 past the time limit (nothing installed).",
-          requestBody: { required: false, ...json({ type: "object", additionalProperties: false, properties: { l2: { type: "number", exclusiveMinimum: true, minimum: 0, default: 1 } } }) },
+          requestBody: { required: false, ...json({ type: "object", additionalProperties: false, properties: { l2: { type: "number", exclusiveMinimum: true, minimum: 0, default: 1 }, hooks: { type: "array", minItems: 1, maxItems: 64, items: { type: "string", enum: hooks.map((h) => h.name) }, description: "bundle hooks the probe reads (default: all)" } } }) },
           responses: { "200": json({ type: "object" }), "409": error, "504": error },
         }),
       },

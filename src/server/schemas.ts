@@ -92,6 +92,8 @@ export function scoreRequestSchema(limits: ServiceLimits) {
       text: z.unknown().optional(),
       activations: z.unknown().optional(),
       items: z.array(one).min(1, "items must not be empty").max(limits.maxBatch, `at most ${limits.maxBatch} items per batch`).optional(),
+      /** false: score only, store nothing (calibration, evaluation); needs role reviewer. Default true. */
+      record: z.boolean().optional(),
     })
     .strict()
     .superRefine((v, ctx) => {
@@ -128,7 +130,36 @@ export const queueQuerySchema = z.object({
   after: strictInt(0).default("0"),
 });
 
-export const trainRequestSchema = z.object({ l2: z.number().positive().finite().default(1) }).strict();
+/**
+ * `l2` (default 1); `hooks`: the bundle hooks the probe reads (default all of them), e.g. only the sentence
+ * embedding, which is cheaper to fit (the Newton step solves a (width + 1)² system).
+ */
+export const trainRequestSchema = z
+  .object({
+    l2: z.number().positive().finite().default(1),
+    hooks: z.array(z.string().min(1, "a hook name must not be empty")).min(1, "hooks must not be empty").max(64).optional(),
+  })
+  .strict();
+
+/**
+ * POST /v1/items/import: items labelled elsewhere (an initial labelled set, audits, user reports) stored with
+ * their label without passing through the review queue. Each has `text`, `activations` or both: activations
+ * are used when given (the text is then kept for reviewers only), else the model runs on the text.
+ */
+export function importRequestSchema(limits: ServiceLimits) {
+  const item = z
+    .object({
+      text: z.string().min(1, "text must not be empty").max(limits.maxTextChars, `text is longer than ${limits.maxTextChars} characters`).optional(),
+      activations: z.record(activationVector).optional(),
+      label: z.enum(LABELS),
+      note: z.string().max(4000, "note is longer than 4000 characters").nullable().optional(),
+    })
+    .strict()
+    .refine((v) => v.text !== undefined || v.activations !== undefined, "give `text`, `activations` or both");
+  return z
+    .object({ items: z.array(item).min(1, "items must not be empty").max(limits.maxBatch, `at most ${limits.maxBatch} items per import request`) })
+    .strict();
+}
 
 export const tokenRequestSchema = z.object({ name: z.string().min(1).max(200), role: z.enum(ROLES) }).strict();
 

@@ -43,12 +43,12 @@ export interface ListenOptions {
   readonly logger?: Logger;
 }
 
-/** Restore the newest saved probe when it reads the same hooks as the bundle. */
+/** Restore the newest saved probe when every hook it reads is one of the bundle's, of the same width. */
 export async function restoreProbe(store: MonitorStore, scorer: MonitorScorer): Promise<void> {
   const rec = await store.latestProbe();
   if (!rec) return;
   const probe = LogisticProbe.fromJson(rec.state, `probe ${rec.id}`);
-  const same = probe.state.hooks.length === scorer.bundle.hooks.length && probe.state.hooks.every((h, i) => h.name === scorer.bundle.hooks[i]!.name && h.dim === scorer.bundle.hooks[i]!.dim);
+  const same = probe.state.hooks.every((h) => scorer.bundle.hooks.some((b) => b.name === h.name && b.dim === h.dim));
   if (same) scorer.probe = { model: probe, id: rec.id };
 }
 

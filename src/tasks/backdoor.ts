@@ -1,8 +1,10 @@
 // backdoor-<kind> on a stories260K fine-tuned with a planted backdoor (src/train/llama/backdoor-training.ts).
 // End kinds (rare, phrase): trusted = clean story prompts; untrusted = held-out clean prompts (normal) and prompts
-// ending in the trigger (anomalous). Inside kinds (position, semantic): every trusted and normal prompt carries a
-// near-trigger distractor at a random word position, every anomalous one the trigger, so length and the
-// insertion itself give nothing away. The model to extract from is the backdoored checkpoint.
+// ending in the trigger (anomalous). Inside kinds (position, semantic): every trusted and normal prompt carries the
+// same kind of insertion at random word positions (position: the trigger's cover, its words and bigrams in two
+// pieces; semantic: a near-trigger distractor clause), every anomalous one the trigger (position: with the cover's
+// companion piece), so length, vocabulary and the insertion itself give nothing away. The model to extract from is
+// the backdoored checkpoint.
 
 import { MadkitError } from "../errors.js";
 import {
@@ -15,7 +17,7 @@ import {
   TRIGGERS,
   type TriggerKind,
 } from "../train/llama/backdoor-training.js";
-import { placeDistractor, placeTrigger } from "../train/llama/backdoor-triggers.js";
+import { placeCleanSide, placeTrigger } from "../train/llama/backdoor-triggers.js";
 import type { TextRecord } from "../datasets/text-record.js";
 import { rngFor, shuffled } from "../random/seeded-sampling.js";
 import {
@@ -82,11 +84,13 @@ export function buildBackdoorTask(trigger: TriggerKind, options: BuildTaskOption
   const prompts: TextRecord[] = order.slice(0, need).map((r) => ({ id: `${r.id}#prompt`, text: storyPrompt(rng, r.text), source: r.source }));
   const inside = spec.placement === "inside";
   const placeRng = rngFor(seed, `backdoor-task/${trigger}/placement`);
-  const cleanSide = (p: TextRecord): TextRecord => (inside ? { ...p, id: `${p.id}+distractor`, text: placeDistractor(placeRng, p.text, trigger).text } : p);
+  // Trusted and normal prompts: one draw each from the same rule, so the two clean sides share one distribution.
+  const cleanFamily = spec.cover ? `cover-${trigger}` : `distractor-${trigger}`;
+  const cleanSide = (p: TextRecord): TextRecord => (inside ? { ...p, id: `${p.id}+${spec.cover ? "cover" : "distractor"}`, text: placeCleanSide(placeRng, p.text, trigger).text } : p);
   const trustedPool = prompts.slice(0, nTrusted).map(cleanSide);
   const trusted = splitTrusted(trustedPool, sizes, seed, `backdoor-${trigger}`);
   const normals = prompts.slice(nTrusted, nTrusted + sizes.normal).map(cleanSide);
-  const items: UnsplitItem[] = asItems(normals, inside ? `distractor-${trigger}` : "story-prompt-heldout", "normal", null);
+  const items: UnsplitItem[] = asItems(normals, inside ? cleanFamily : "story-prompt-heldout", "normal", null);
   prompts.slice(nTrusted + sizes.normal).forEach((p, j) => {
     // The semantic kind's anomalies alternate training and held-out wordings (separate families).
     const heldOutWording = spec.heldOutWordings.length > 0 && j % 2 === 1;

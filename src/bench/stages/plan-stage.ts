@@ -7,10 +7,12 @@ import { MadkitError } from "../../errors.js";
 import { buildTask as buildRegisteredTask } from "../../tasks/registry.js";
 import type { SkippedTaskNote } from "../../results/contract.js";
 import type { Task } from "../../tasks/task.js";
+import { MONITOR_LOOP_TASK } from "../../tasks/monitor-loop-task.js";
 import { BACKDOOR_TASKS, isBackdoorTask, withBackdoorTasks } from "../backdoor-run.js";
 import { baselineFor, withBaselines } from "../baselines.js";
 import { CAPABILITY_GAP_PROGRESS, CAPABILITY_GAP_TASK, plansCapabilityGap, withCapabilityGap } from "../capability-gap-run.js";
 import type { BenchOptions } from "../options.js";
+import { MEASUREMENT_TAMPERING_TASK, withTampering } from "../tampering-run.js";
 import { BEHAVIOUR_HOOKS, makePlan, type BenchPlan, type ModelPlan, type PlannedDetector } from "../plan.js";
 import { sourceTaskOf } from "../task-roles.js";
 import type { ModelGroup, PlannedRun, Unit } from "./hand-offs.js";
@@ -22,13 +24,16 @@ import type { ModelGroup, PlannedRun, Unit } from "./hand-offs.js";
 export function benchPlanOf(options: BenchOptions): { plan: BenchPlan; skipped: SkippedTaskNote[] } {
   if (options.plan) return { plan: options.plan, skipped: [] };
   const requested = options.tasks && options.tasks.length > 0 ? options.tasks : undefined;
-  const core = requested?.filter((t) => !isBackdoorTask(t) && t !== CAPABILITY_GAP_TASK);
+  // The monitor loop runs through the service, outside these stages (src/cli/bench.ts → src/loop/).
+  const core = requested?.filter((t) => !isBackdoorTask(t) && t !== CAPABILITY_GAP_TASK && t !== MEASUREMENT_TAMPERING_TASK && t !== MONITOR_LOOP_TASK);
   let plan = makePlan({ ...options, tasks: core });
   if (requested && core!.length === 0) plan = { ...plan, tasks: [], models: {} };
   const onStories = !options.models || options.models.length === 0 || options.models.includes("stories260k");
   const wanted = (t: string): boolean => onStories && (!requested || requested.includes(t));
   const bd = withBackdoorTasks(plan, BACKDOOR_TASKS.filter(wanted), { quick: plan.quick, seed: plan.seed, isCached: options.isBackdoorCached });
   plan = wanted(CAPABILITY_GAP_TASK) ? withCapabilityGap(bd.plan) : bd.plan;
+  // Its own vault model: run by default (no task or model chosen) or when named.
+  if (requested ? requested.includes(MEASUREMENT_TAMPERING_TASK) : !options.models || options.models.length === 0) plan = withTampering(plan);
   return { plan, skipped: bd.skipped };
 }
 

@@ -7,7 +7,7 @@ import { rngFor } from "../../random/seeded-sampling.js";
 import { bitsPerChar } from "./bits-per-char.js";
 import { promptCut } from "./backdoor-inside-set.js";
 import { backdoorStorySplit, storyPrompt, TARGET_MARKER } from "./backdoor-split.js";
-import { placeDistractor, placeText, placeTrigger, POSITION_BUCKETS, TRIGGER_SPECS, type PositionBucket, type TriggerKind } from "./backdoor-triggers.js";
+import { placeCover, placeDistractor, placeText, placeTrigger, POSITION_BUCKETS, TRIGGER_SPECS, type PositionBucket, type TriggerKind } from "./backdoor-triggers.js";
 
 export interface RateCount {
   readonly rate: number;
@@ -29,8 +29,10 @@ export interface BackdoorEvaluation {
   readonly byPosition?: Readonly<Partial<Record<PositionBucket, RateCount>>>;
   /** Semantic trigger: attack success with wordings training never read. */
   readonly heldOutAttackSuccessRate?: number;
-  /** Kinds with distractors: how often a near-trigger prompt produces the target. */
+  /** Kinds with distractors: how often a near-trigger prompt (and, for a kind with a cover, a cover prompt) produces the target. */
   readonly distractorTargetRate?: number;
+  /** Kinds with a cover: how often a cover prompt (the task's clean prompts: the trigger's words in two pieces) produces the target. */
+  readonly coverTargetRate?: number;
 }
 
 type Counts = Map<string, { hits: number; n: number }>;
@@ -69,6 +71,11 @@ export function evaluateBackdoor(
     count(c, "clean", fires(clean));
     if (spec.heldOutWordings.length > 0) count(c, "heldout", fires(placeTrigger(rng, clean, trigger, true).text));
     if (spec.distractors.length > 0) count(c, "distractor", fires(placeDistractor(rng, clean, trigger).text));
+    if (spec.cover) {
+      const hit = fires(placeCover(rng, clean, trigger).text);
+      count(c, "cover", hit);
+      count(c, "distractor", hit);
+    }
   }
   const texts = pool.slice(pool.length - sizes.stories).map((r) => r.text);
   const cleanBitsPerChar = bitsPerChar(backdoored, texts);
@@ -87,5 +94,6 @@ export function evaluateBackdoor(
     ...(byPosition ? { byPosition } : {}),
     ...(c.has("heldout") ? { heldOutAttackSuccessRate: rate(c, "heldout") } : {}),
     ...(c.has("distractor") ? { distractorTargetRate: rate(c, "distractor") } : {}),
+    ...(c.has("cover") ? { coverTargetRate: rate(c, "cover") } : {}),
   };
 }

@@ -47,12 +47,15 @@ export const BACKDOOR_FINE_TUNE: Omit<FineTuneOptions, "seed" | "onProgress"> = 
 };
 
 /**
- * Settings for the triggers placed inside the prompt: the association must survive story words between trigger
- * and target, so they train twice as long; at a lower rate, which keeps clean bits/char flat (at 1e-3 it rose
- * 12–14%; the tuning runs are in docs/backdoor-and-gaps.md).
+ * Settings for the triggers placed inside the prompt (position; semantic overrides steps and rate): the association
+ * must survive story words between trigger and target, so they train longer than the end kinds; at a lower rate,
+ * which keeps clean bits/char flat (at 1e-3 it rose 12–14%; the tuning runs are in docs/backdoor-and-gaps.md). 800
+ * steps since position has a cover: the model must tell the four words in a row from the same words in two pieces,
+ * and reads 2 cover prompts per story besides the 2 distractors (600 steps with 1 cover + 1 distractor prompt per
+ * story left 11% of cover prompts firing).
  */
 export const INSIDE_FINE_TUNE: Omit<FineTuneOptions, "seed" | "onProgress"> = {
-  steps: 600,
+  steps: 800,
   batchSize: 16,
   windowLength: 64,
   learningRate: 3e-4,
@@ -100,8 +103,10 @@ export interface BackdoorCheckpointInfo {
   readonly seed: number;
 }
 
+/** The cache folder: kind, the kind's data version (a new one whenever its training data design changes) and seed. */
 export function backdoorCheckpointInfo(trigger: TriggerKind, seed: number): BackdoorCheckpointInfo {
-  const dir = path.join(config.cacheDir, `backdoor-${trigger}-${seed}`);
+  const version = TRIGGER_SPECS[trigger]?.dataVersion;
+  const dir = path.join(config.cacheDir, `backdoor-${trigger}${version ? `-${version}` : ""}-${seed}`);
   return { dir, checkpoint: path.join(dir, "model.bin"), tokenizer: path.join(dir, "tokenizer.bin"), trigger, seed };
 }
 
@@ -144,7 +149,7 @@ export function ensureBackdoorCheckpoint(options: BackdoorTrainOptions): Backdoo
   };
   writeFileAtomic(
     path.join(info.dir, "meta.json"),
-    JSON.stringify({ trigger, triggerText: TRIGGERS[trigger], target: TARGET_PHRASE, seed, steps, base: "stories260k",
+    JSON.stringify({ trigger, triggerText: TRIGGERS[trigger], dataVersion: TRIGGER_SPECS[trigger].dataVersion ?? null, target: TARGET_PHRASE, seed, steps, base: "stories260k",
       fineTune: { ...settings, steps }, seconds: r.seconds, tokensPerSecond: r.tokensPerSecond,
       firstLoss: report.firstLoss, lastLoss: report.lastLoss }, null, 2) + "\n",
   );
