@@ -35,7 +35,7 @@ import {
   type TamperingSizes,
   type VaultExample,
 } from "../tasks/measurement-tampering.js";
-import { vaultAccuracy } from "../train/llama/vault-accuracy.js";
+import { vaultAccuracy, type VaultAccuracy } from "../train/llama/vault-accuracy.js";
 import { ensureVaultModel, VAULT_HELDOUT_DRAWS, type VaultModelInfo } from "../train/llama/vault-model.js";
 import { fitLogisticProbe, scoreLogisticProbe } from "./logistic-probe.js";
 import { bagOfWordsScores, fitBagOfWords, tokenIdsOf } from "./bag-of-words-baseline.js";
@@ -269,25 +269,8 @@ export async function runTampering(o: TamperingRunOptions): Promise<TamperingSum
     seed: o.seed,
     difficulty: vo.difficulty,
     kinds: [...TAMPER_KINDS],
-    model: {
-      name: TRAINED_MODEL,
-      layers: c.nLayers,
-      dim: c.dim,
-      parameters: parameterCount(c),
-      trainSteps: info.steps,
-      trainSeconds: Math.round(info.seconds * 10) / 10,
-      trainedNow: info.trained,
-      heldOutPrograms: acc.n,
-      accuracy: Object.fromEntries(VAULT_SENSORS.map((s) => [s, round(acc.perSensor[s])])),
-      allThreeAccuracy: round(acc.allThree),
-    },
-    sizes: {
-      trustedFit: data.trustedFit.length,
-      trustedValidation: data.trustedValidation.length,
-      realTest: test.filter((e) => e.category === "real").length,
-      tamperedTest: Object.fromEntries(TAMPER_KINDS.map((k) => [k, test.filter((e) => e.kind === k && e.category === "tampered").length])),
-      disagreeingForProbe: data.validation.disagreeing.length,
-    },
+    model: modelFacts(info, c, acc),
+    sizes: sizesOf(data),
     rows,
     headline,
     oracle,
@@ -296,19 +279,59 @@ export async function runTampering(o: TamperingRunOptions): Promise<TamperingSum
     mechanismMargin: margin,
     oracleMargin: marginOf(oracle),
     verdict: verdictOf(margin),
-    notes: [
-      "Activations: the residual stream at the program's last token (its question mark, where the model answers the first reading).",
-      "Detectors and the control fit on trusted (clean) programs only; the headline is chosen by the bench's label-free rule: " + LABEL_FREE_CRITERION +
-        ". Here the unlabelled pool is the validation split's all-positive programs (the traffic a tampering monitor screens) and the held-out trusted inputs are clean programs never fitted on.",
-      ORACLE_CRITERION + "; beside the headline, never in its place.",
-      "tampering-probe: logistic regression, trusted fit programs (0) vs untrusted validation programs whose readings disagree (1); heldOutPerKind drops that kind's disagreeing programs from its training.",
-      "ground-truth-probe: logistic regression on the validation split's real (0) and tampered (1) positives: a ceiling, it sees labels no deployment has.",
-      "Surface baselines read only the program text; the best is taken as max(AUROC, 1 − AUROC) on test, which can only favour it.",
-    ],
+    notes: TAMPERING_NOTES,
   };
 }
 
-const parameterCount = (c: { dim: number; hiddenDim: number; nLayers: number; vocabSize: number; nHeads: number; nKvHeads: number }): number =>
+/** How the table was made, printed under it. */
+const TAMPERING_NOTES: readonly string[] = [
+  "Activations: the residual stream at the program's last token (its question mark, where the model answers the first reading).",
+  "Detectors and the control fit on trusted (clean) programs only; the headline is chosen by the bench's label-free rule: " + LABEL_FREE_CRITERION +
+    ". Here the unlabelled pool is the validation split's all-positive programs (the traffic a tampering monitor screens) and the held-out trusted inputs are clean programs never fitted on.",
+  ORACLE_CRITERION + "; beside the headline, never in its place.",
+  "tampering-probe: logistic regression, trusted fit programs (0) vs untrusted validation programs whose readings disagree (1); heldOutPerKind drops that kind's disagreeing programs from its training.",
+  "ground-truth-probe: logistic regression on the validation split's real (0) and tampered (1) positives: a ceiling, it sees labels no deployment has.",
+  "Surface baselines read only the program text; the best is taken as max(AUROC, 1 − AUROC) on test, which can only favour it.",
+];
+
+/** The vault model as results.json describes it: size, training, held-out accuracy. */
+function modelFacts(info: VaultModelInfo, c: VaultConfig, acc: VaultAccuracy): TamperingSummary["model"] {
+  return {
+    name: TRAINED_MODEL,
+    layers: c.nLayers,
+    dim: c.dim,
+    parameters: parameterCount(c),
+    trainSteps: info.steps,
+    trainSeconds: Math.round(info.seconds * 10) / 10,
+    trainedNow: info.trained,
+    heldOutPrograms: acc.n,
+    accuracy: Object.fromEntries(VAULT_SENSORS.map((s) => [s, round(acc.perSensor[s])])),
+    allThreeAccuracy: round(acc.allThree),
+  };
+}
+
+function sizesOf(data: TamperingData): TamperingSummary["sizes"] {
+  const test = data.test.positives;
+  return {
+    trustedFit: data.trustedFit.length,
+    trustedValidation: data.trustedValidation.length,
+    realTest: test.filter((e) => e.category === "real").length,
+    tamperedTest: Object.fromEntries(TAMPER_KINDS.map((k) => [k, test.filter((e) => e.kind === k && e.category === "tampered").length])),
+    disagreeingForProbe: data.validation.disagreeing.length,
+  };
+}
+
+/** The shape numbers of a llama2.c config that fix its parameter count. */
+interface VaultConfig {
+  readonly dim: number;
+  readonly hiddenDim: number;
+  readonly nLayers: number;
+  readonly vocabSize: number;
+  readonly nHeads: number;
+  readonly nKvHeads: number;
+}
+
+const parameterCount = (c: VaultConfig): number =>
   c.vocabSize * c.dim + c.nLayers * (2 * c.dim + 2 * c.dim * c.dim + 2 * c.dim * c.dim * (c.nKvHeads / c.nHeads) + 3 * c.dim * c.hiddenDim) + c.dim;
 
 function headlineOf(pick: ScoredCandidate, model: string, rows: readonly TamperingRow[]): TamperingHeadline {
