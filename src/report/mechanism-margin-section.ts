@@ -18,7 +18,21 @@ export function controlRows(results: BenchResults): (task: string, model: string
 
 /** One sentence per task × model whose margin is at or below MECHANISM_MARGIN_MIN, then the capability gap's. */
 export function mechanismMarginWarnings(results: BenchResults): string[] {
-  return [...selectionWarnings(results), ...capabilityGapWarnings(results, MECHANISM_MARGIN_MIN)];
+  return [...selectionWarnings(results), ...capabilityGapWarnings(results, MECHANISM_MARGIN_MIN), ...tamperingWarnings(results)];
+}
+
+/** Measurement tampering keeps its margin in results.tampering (its own stage), so its warning is read from there. */
+function tamperingWarnings(results: BenchResults): string[] {
+  const t = results.tampering;
+  if (!t?.headline || t.mechanismMargin === null || t.mechanismMargin > MECHANISM_MARGIN_MIN) return [];
+  const bars = [
+    t.bestSurface ? `the best surface baseline (${t.bestSurface.method}${t.bestSurface.reversed ? ", reversed" : ""}, AUROC ${fmtRate(t.bestSurface.auroc.value)})` : null,
+    t.control ? `the untrained control (${t.control.method} @ ${t.control.hook}, AUROC ${fmtRate(t.control.auroc.value)})` : null,
+  ].filter((x): x is string => x !== null);
+  return [
+    `On measurement-tampering the label-free detector does not beat the surface baselines / control: ${t.headline.method} @ ${t.headline.hook} ` +
+      `(test AUROC ${fmtRate(t.headline.auroc.value)}) does not exceed ${bars.join(" and ")} by more than ${MECHANISM_MARGIN_MIN} (margin ${deltaText(t.mechanismMargin)}).`,
+  ];
 }
 
 /** The control model's own rows are left out: its detectors are meant to see nothing. */

@@ -220,7 +220,7 @@ function backdoorAndGapLines(results: BenchResults, backdoors: readonly TaskSumm
 
 function tamperingLines(t: TamperingSummary): string[] {
   const acc = Object.entries(t.model.accuracy).map(([s, a]) => `${e(s)} ${fmtRate(a)}`).join(", ");
-  const lines = [`- the vault model (trained here, ${t.model.parameters} parameters) reads the sensors of ${t.model.heldOutPrograms} held-out programs with accuracy ${acc}.`];
+  const lines = [`- the vault model (trained here, ${t.model.parameters.toLocaleString("en-US")} parameters) reads the sensors of ${t.model.heldOutPrograms} held-out programs with accuracy ${acc}.`];
   const bars = `best surface baseline ${t.bestSurface ? `${e(t.bestSurface.method)}${t.bestSurface.reversed ? " (reversed)" : ""} ${fmtCi(t.bestSurface.auroc)}` : "–"}, untrained control ${t.control ? fmtCi(t.control.auroc) : "–"}`;
   if (t.headline) lines.push(`- label-free headline ${e(t.headline.method)} @ ${e(t.headline.hook)}: AUROC ${fmtCi(t.headline.auroc)}; ${bars}: ${e(t.verdict)}.`);
   if (t.oracle && t.oracleMargin !== null) lines.push(`- chosen with validation labels (oracle): ${e(t.oracle.method)} @ ${e(t.oracle.hook)} ${fmtCi(t.oracle.auroc)}, margin ${t.oracleMargin >= 0 ? "+" : "−"}${Math.abs(t.oracleMargin).toFixed(3)}.`);
@@ -230,12 +230,23 @@ function tamperingLines(t: TamperingSummary): string[] {
 }
 
 function monitorLoopLines(r: MonitorLoopResult): string[] {
-  return loopGoal(r).map((g) => {
-    const anomaly = g.anomaly === null ? `not within ${r.maxLabels} labels` : `${g.anomaly} labels`;
-    const random = g.random === null ? `not within ${r.maxLabels}` : `${g.random}`;
-    const others = r.curves.filter((c) => c.family === g.family && c.policy !== "anomaly" && c.policy !== "random" && c.labelsToTarget !== null).map((c) => `${c.policy} ${c.labelsToTarget}`);
-    return `- ${e(g.family)} (detector AUROC vs benign ${fmtRate(r.detectorAuroc[g.family])}): recall ${r.targetRecall} with the anomaly queue after ${anomaly}, random review ${random}${others.length ? `; ${others.join(", ")}` : ""}.`;
+  const last = (c: MonitorLoopResult["curves"][number]): number | undefined => c.points.at(-1)?.recall;
+  const lines = loopGoal(r).map((g) => {
+    const curves = r.curves.filter((c) => c.family === g.family);
+    const vsLookalikes = r.detectorAurocVsLookalikes?.[g.family];
+    const auc = `detector AUROC vs benign requests ${fmtRate(r.detectorAuroc[g.family])}${vsLookalikes !== undefined ? `, vs benign look-alikes ${fmtRate(vsLookalikes)}` : ""}`;
+    if (curves.every((c) => c.labelsToTarget === 0)) return `- ${e(g.family)} (${auc}): recall ≥ ${r.targetRecall} before any label, in every queue order.`;
+    const to = curves.map((c) => `${c.policy} ${c.labelsToTarget === null ? `> ${r.maxLabels}` : c.labelsToTarget}`).join(", ");
+    const after = curves.map((c) => `${c.policy} ${fmtRate(last(c))}`).join(", ");
+    return `- ${e(g.family)} (${auc}): labels to recall ${r.targetRecall}: ${to}; recall after ${r.maxLabels} labels: ${after}.`;
   });
+  const points = r.curves.flatMap((c) => c.points);
+  const meanOf = (f: (p: (typeof points)[number]) => number): number => points.reduce((a, p) => a + f(p), 0) / Math.max(1, points.length);
+  lines.push(
+    `- false alarms (mean over every round and loop): benign requests ${fmtRate(meanOf((p) => p.fprBenign))} (α detector + α probe = ${+(r.alphaDetector + r.alphaProbe).toFixed(4)}), ` +
+      `benign look-alikes ${fmtRate(meanOf((p) => p.fprLookalike))}, benign shift ${fmtRate(meanOf((p) => p.fprShift))}.`,
+  );
+  return lines;
 }
 
 function failureModeLines(results: BenchResults): string[] {

@@ -9,7 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 
-const repoCache = path.resolve(import.meta.dirname, "../../.madkit-cache");
+/** The folder holding package.json above `dir` (the same rule as src/config.ts; works from test/ and from dist/test/). */
+function projectRootOf(dir: string): string {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) if (existsSync(path.join(d, "package.json"))) return d;
+  throw new Error(`no package.json above ${dir}`);
+}
+// The cache a full `madkit bench` writes to (read before this file points MADKIT_CACHE at a temporary folder).
+const repoCache = process.env.MADKIT_CACHE ?? path.resolve(projectRootOf(import.meta.dirname), ".madkit-cache");
 const dir = mkdtempSync(path.join(os.tmpdir(), "madkit-tampering-"));
 process.env.MADKIT_CACHE = dir;
 

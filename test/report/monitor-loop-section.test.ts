@@ -57,3 +57,14 @@ test("each curve's SVG path maps back to its (labels, recall) points", () => {
     assert.ok(Math.abs(r! - pts[k]!.recall) < 0.01, `recall ${r} vs ${pts[k]!.recall}`);
   });
 });
+
+test("README lines: a family covered before any label is said so; one that is not gets labels to the target and recall after the budget per policy", async () => {
+  const { readmeResultsSection } = await import("../../src/report/readme.js");
+  const { syntheticResults } = await import("./synthetic-results.js");
+  const r = result({ a: { anomaly: [0.95, 1, 1, 1, 1, 1], random: [0.95, 1, 1, 1, 1, 1] }, b: { anomaly: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], random: [0.1, 0.2, 0.95, 1, 1, 1] } });
+  const text = readmeResultsSection({ ...syntheticResults(), monitorLoop: r });
+  assert.match(text, /- a \(detector AUROC vs benign requests 0\.600\): recall ≥ 0\.9 before any label, in every queue order\./);
+  assert.match(text, /- b \(detector AUROC vs benign requests 0\.600\): labels to recall 0\.9: anomaly > 50, random 20; recall after 50 labels: anomaly 0\.600, random 1\.000\./);
+  // every point has fprBenign 0.01, fprLookalike 0.1, fprShift 0.02 (see points())
+  assert.match(text, /benign requests 0\.010 \(α detector \+ α probe = 0\.01\), benign look-alikes 0\.100, benign shift 0\.020/);
+});

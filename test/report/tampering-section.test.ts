@@ -43,3 +43,21 @@ test("tampering section: one best row per method and model, the margin stated wh
   assert.match(md, /\| blocks\.2\.hook\\_resid\\_post \| 0\.810 \|/);
   assert.deepEqual(tamperingSection({} as BenchResults), []);
 });
+
+test("README and the warnings at the top: the tampering margin is stated from results.tampering, a losing one as a bold warning", async () => {
+  const { readmeResultsSection } = await import("../../src/report/readme.js");
+  const { mechanismMarginWarnings } = await import("../../src/report/mechanism-margin-section.js");
+  const { syntheticResults } = await import("./synthetic-results.js");
+  const base = syntheticResults();
+  const losing = { ...base, tampering: summary } as BenchResults;
+  const warning = mechanismMarginWarnings(losing).find((w) => w.startsWith("On measurement-tampering"));
+  assert.ok(warning, "a losing tampering margin is a warning");
+  assert.match(warning, /mahalanobis @ blocks\.0\.hook_resid_post \(test AUROC 0\.610\).*length:tokens, AUROC 0\.500.*mahalanobis @ blocks\.2\.hook_resid_post, AUROC 0\.640.*margin −0\.030/);
+  const text = readmeResultsSection(losing);
+  assert.match(text, /\*\*On measurement-tampering/);
+  assert.match(text, /the vault model \(trained here, 1,000 parameters\) reads the sensors of 550 held-out programs with accuracy shine 1\.000, hard 0\.970, text 0\.990/);
+  assert.match(text, /oracle\): mahalanobis @ blocks\.2\.hook\\_resid\\_post 0\.810 .*margin \+0\.170/);
+  const winning = { ...base, tampering: { ...summary, mechanismMargin: 0.3 } } as BenchResults;
+  assert.equal(mechanismMarginWarnings(winning).filter((w) => w.startsWith("On measurement-tampering")).length, 0);
+  assert.doesNotMatch(readmeResultsSection(base), /Measurement tampering/);
+});
