@@ -1,26 +1,19 @@
 // The measurement-tampering task end to end on a really trained vault model: a short training (the quick form) in a
 // temporary cache, its accuracy against the majority answer on held-out programs, then the whole run on small sets,
-// checked against numbers computed here. When the full-length model is in the repo's cache (a full bench ran), its
-// per-sensor accuracy is held to the issue's 95%.
+// checked against numbers computed here. The full-length model's per-sensor accuracy is held to the issue's 95% in
+// test/train/llama/vault-model.test.ts.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 
-/** The folder holding package.json above `dir` (the same rule as src/config.ts; works from test/ and from dist/test/). */
-function projectRootOf(dir: string): string {
-  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) if (existsSync(path.join(d, "package.json"))) return d;
-  throw new Error(`no package.json above ${dir}`);
-}
-// The cache a full `madkit bench` writes to (read before this file points MADKIT_CACHE at a temporary folder).
-const repoCache = process.env.MADKIT_CACHE ?? path.resolve(projectRootOf(import.meta.dirname), ".madkit-cache");
 const dir = mkdtempSync(path.join(os.tmpdir(), "madkit-tampering-"));
 process.env.MADKIT_CACHE = dir;
 
 const { generateVault, VAULT_SENSORS } = await import("../../src/datasets/vault-world.js");
-const { ensureVaultModel, VAULT_HELDOUT_DRAWS, VAULT_FINE_TUNE } = await import("../../src/train/llama/vault-model.js");
+const { ensureVaultModel, VAULT_HELDOUT_DRAWS } = await import("../../src/train/llama/vault-model.js");
 const { vaultAccuracy } = await import("../../src/train/llama/vault-accuracy.js");
 const { llama2cSourceFromParts } = await import("../../src/models/llama2c/source.js");
 const { readLlama2cCheckpoint } = await import("../../src/models/llama2c/checkpoint.js");
@@ -50,7 +43,7 @@ test("vault model: a short training learns the rules past the majority answer an
   const trained = await vaultAccuracy(llama2cSourceFromParts(readLlama2cCheckpoint(info.checkpoint), tok, "t"), heldOut);
   const untrained = await vaultAccuracy(llama2cSourceFromParts(readLlama2cCheckpoint(info.untrained), tok, "u"), heldOut);
   // 150 steps learn the shine rule fully and the others well past the majority answer (measured: 1.00, 0.93, 0.85
-  // against majorities of 0.71–0.72); the full 800 steps reach ≥ 95% on every sensor (the next test).
+  // against majorities of 0.71–0.72); the full 800 steps reach ≥ 95% on every sensor (vault-model.test.ts).
   assert.ok(trained.perSensor.shine >= 0.95, `shine: ${trained.perSensor.shine}`);
   VAULT_SENSORS.forEach((s, k) => {
     const base = majorityAccuracy(heldOut, k);
@@ -63,21 +56,6 @@ test("vault model: a short training learns the rules past the majority answer an
   const again = ensureVaultModel({ ...O, steps: QUICK_STEPS });
   assert.equal(again.trained, false);
   assert.equal(again.checkpoint, info.checkpoint);
-});
-
-test("vault model: the full-length model in the repo's cache predicts each sensor with ≥ 95% accuracy on held-out programs", async (t) => {
-  const { readdirSync } = await import("node:fs");
-  const prefix = `vault-model-d${O.difficulty}-s${VAULT_FINE_TUNE.steps}-seed${O.seed}-`;
-  const found = existsSync(repoCache) ? readdirSync(repoCache).filter((d) => d.startsWith(prefix) && existsSync(path.join(repoCache, d, "model.bin"))) : [];
-  if (found.length === 0) {
-    t.skip(`no ${prefix}* in ${repoCache} (a full \`madkit bench\` trains it)`);
-    return;
-  }
-  const m = path.join(repoCache, found[0]!);
-  const source = llama2cSourceFromParts(readLlama2cCheckpoint(path.join(m, "model.bin")), readLlama2cTokenizer(path.join(m, "tokenizer.bin")), "full");
-  const trainTexts = new Set((await import("../../src/train/llama/vault-model.js")).vaultTrainingExamples(O).map((e) => e.text));
-  const acc = await vaultAccuracy(source, generateVault(O, "heldout", VAULT_HELDOUT_DRAWS, trainTexts));
-  for (const s of VAULT_SENSORS) assert.ok(acc.perSensor[s] >= 0.95, `${s}: ${acc.perSensor[s]}`);
 });
 
 test("measurement-tampering run: every method on the same test programs, the margin from its own rows, a rendered section", async () => {
