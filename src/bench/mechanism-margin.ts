@@ -15,6 +15,12 @@ export const signedText = (x: number): string => `${x >= 0 ? "+" : "−"}${Math.
 /** AUROC read the other way (lower score = more anomalous): 1 − value, the interval mirrored. */
 const flip = (a: WithCi): WithCi => ({ value: round(1 - a.value), lo: round(1 - a.hi), hi: round(1 - a.lo) });
 
+/** The sceptic's reading of a baseline's AUROC: max(AUROC, 1 − AUROC), and whether it was read the other way. */
+export function readEitherWay(a: WithCi): { readonly auroc: WithCi; readonly reversed: boolean } {
+  const reversed = a.value < 0.5;
+  return { auroc: reversed ? flip(a) : a, reversed };
+}
+
 /**
  * The strongest baseline row of a task × model at test (subset all): the sceptic's reading, max over rows of
  * max(AUROC, 1 − AUROC), because a text confound separates the classes whichever way it points. Chosen on test,
@@ -24,8 +30,7 @@ export function bestSurfaceRow(records: readonly ResultRecord[], task: string, m
   let best: MechanismMargin["bestSurface"] = null;
   for (const r of records) {
     if (r.task !== task || r.model !== model || r.family !== BASELINE_FAMILY || r.split !== "test" || r.subset !== "all" || r.positives !== "anomalous") continue;
-    const reversed = r.auroc.value < 0.5;
-    const auroc = reversed ? flip(r.auroc) : r.auroc;
+    const { auroc, reversed } = readEitherWay(r.auroc);
     if (!best || auroc.value > best.auroc.value || (auroc.value === best.auroc.value && r.detector < best.detector)) best = { detector: r.detector, auroc, reversed };
   }
   return best;

@@ -11,6 +11,7 @@
 //     untrained initialisation of the vault model (the control).
 // The headline detector × hook is chosen by the bench's label-free rule (chooseLabelFree), never with test labels.
 
+import { extractPooled } from "../activations/pooled-in-memory.js";
 import { isMadkitError } from "../errors.js";
 import { createDetector } from "../detectors/registry.js";
 import { auroc, tprAtFpr } from "../eval/ranking-metrics.js";
@@ -41,7 +42,7 @@ import { fitLogisticProbe, scoreLogisticProbe } from "./logistic-probe.js";
 import { bagOfWordsScores, fitBagOfWords, tokenIdsOf } from "./bag-of-words-baseline.js";
 import { chooseLabelFree, LABEL_FREE_CRITERION } from "./label-free-selection.js";
 import type { Candidate } from "./leave-class-out.js";
-import { signedText } from "./mechanism-margin.js";
+import { readEitherWay, signedText } from "./mechanism-margin.js";
 import { detectorGrid, type BenchPlan, type PlannedDetector } from "./plan.js";
 import { SURFACE_DETECTORS, SURFACE_FEATURES } from "./surface-baseline.js";
 import { applyColumnFold, fitColumnFold } from "./surface-fold.js";
@@ -77,20 +78,10 @@ export function tamperingHooks(nLayers: number, quick: boolean): string[] {
   return quick ? [post[1]!, post[nLayers - 1]!] : post;
 }
 
-/** Last-token rows per hook for a list of texts: hook → row-major [texts × dim]. */
-export async function lastTokenActivations(source: Llama2cSource, texts: readonly string[], hooks: readonly string[], batch = 64): Promise<Map<string, Float32Array>> {
-  const dim = source.info.dModel;
-  const out = new Map(hooks.map((h) => [h, new Float32Array(texts.length * dim)] as const));
-  for (let at = 0; at < texts.length; at += batch) {
-    const r = await source.forward(texts.slice(at, at + batch), { hooks });
-    r.activations.forEach((acts, i) => {
-      for (const h of hooks) {
-        const m = acts.get(h)!;
-        out.get(h)!.set(m.data.subarray((m.rows - 1) * m.cols, m.rows * m.cols), (at + i) * dim);
-      }
-    });
-  }
-  return out;
+/** Last-token rows per hook (the project's in-memory extraction, `last` pooling): hook → row-major [texts × dim]. */
+async function lastTokenActivations(source: Llama2cSource, texts: readonly string[], hooks: readonly string[]): Promise<Map<string, Float32Array>> {
+  const pooled = await extractPooled(source, texts, hooks, { pooling: "last", batchSize: 64 });
+  return new Map([...pooled].map(([h, m]) => [h, m.data] as const));
 }
 
 /** Where each set sits in the one list of texts the models read. */
@@ -343,9 +334,8 @@ function bestSurfaceOf(rows: readonly TamperingRow[]): TamperingSummary["bestSur
   let best: TamperingSummary["bestSurface"] = null;
   for (const r of rows) {
     if (r.family !== "surface") continue;
-    const reversed = r.auroc.value < 0.5;
-    const a = reversed ? { value: round(1 - r.auroc.value), lo: round(1 - r.auroc.hi), hi: round(1 - r.auroc.lo) } : r.auroc;
-    if (!best || a.value > best.auroc.value) best = { method: r.method, auroc: a, reversed };
+    const { auroc, reversed } = readEitherWay(r.auroc);
+    if (!best || auroc.value > best.auroc.value) best = { method: r.method, auroc, reversed };
   }
   return best;
 }
